@@ -1,0 +1,150 @@
+//! Upload profiles: which bucket, which keys, how large, which types, for how long.
+
+use super::{BucketSettings, ConfigError, raw::ProfileSection};
+use crate::domain::{ContentType, ContentTypePattern, KeyTemplate, UploadKind};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Five GiB: the single-PUT limit of OSS and S3. Larger uploads must be multipart.
+pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// 48.8 TiB: OSS's object size limit (10,000 parts of 5 GiB).
+pub const MAX_OBJECT_BYTES: u64 = 10_000 * MAX_SINGLE_PUT_BYTES;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackBodyType {
+    Json,
+    Form,
+}
+
+impl CallbackBodyType {
+    pub fn mime(self) -> &'static str {
+        match self {
+            CallbackBodyType::Json => "application/json",
+            CallbackBodyType::Form => "application/x-www-form-urlencoded",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Profile {
+    pub name: String,
+    pub bucket: Arc<BucketSettings>,
+    pub template: KeyTemplate,
+    pub max_size: u64,
+    pub min_size: u64,
+    pub content_types: Vec<ContentTypePattern>,
+    pub expires_in: Duration,
+    pub callback: bool,
+    pub callback_body_type: CallbackBodyType,
+    pub kinds: BTreeSet<UploadKind>,
+    /// PostObject forms may let the client pick the name under its prefix (`starts-with`).
+    pub client_chosen_name: bool,
+    pub part_size: Option<u64>,
+}
+
+impl std::fmt::Debug for BucketSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BucketSettings")
+            .field("name", &self.name)
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Profile {
+    pub fn allows_content_type(&self, ct: &ContentType) -> bool {
+        self.content_types.iter().any(|p| p.matches(ct))
+    }
+
+    pub fn allowed_types_text(&self) -> String {
+        self.content_types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn allows(&self, kind: UploadKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
+
+pub(super) fn validate(
+    name: &str,
+    p: ProfileSection,
+    buckets: &BTreeMap<String, Arc<BucketSettings>>,
+) -> Result<Profile, ConfigError> {
+    let key = |k: &str| format!("profiles.{name}.{k}");
+    let bucket = buckets
+        .get(&p.bucket)
+        .ok_or_else(|| ConfigError::new(&key("bucket"), format!("no [buckets.{}] section", p.bucket)))?
+        .clone();
+    let template = KeyTemplate::parse(&p.key_template)
+        .map_err(|e| ConfigError::new(&key("key_template"), e.to_string()))?;
+    if p.max_size_bytes == 0 || p.max_size_bytes > MAX_OBJECT_BYTES {
+        return Err(ConfigError::new(
+            &key("max_size_bytes"),
+            format!("must be between 1 and {MAX_OBJECT_BYTES}"),
+        ));
+    }
+    if p.min_size_bytes > p.max_size_bytes {
+        return Err(ConfigError::new(&key("min_size_bytes"), "must not exceed max_size_bytes"));
+    }
+    if p.content_types.is_empty() {
+        return Err(ConfigError::new(&key("content_types"), "list at least one type (\"*/*\" allows all)"));
+    }
+    let content_types = p
+        .content_types
+        .iter()
+        .map(|s| ContentTypePattern::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConfigError::new(&key("content_types"), e.to_string()))?;
+    if !(60..=7 * 24 * 3600).contains(&p.expires_in_secs) {
+        return Err(ConfigError::new(&key("expires_in_secs"), "must be between 60 and 604800"));
+    }
+    let callback_body_type = match p.callback_body_type.as_deref().unwrap_or("json") {
+        "json" => CallbackBodyType::Json,
+        "form" => CallbackBodyType::Form,
+        other => {
+            return Err(ConfigError::new(
+                &key("callback_body_type"),
+                format!("'{other}' is not json or form"),
+            ));
+        }
+    };
+    let kinds = match p.kinds {
+        None => UploadKind::ALL.iter().copied().collect(),
+        Some(list) => {
+            let mut set = BTreeSet::new();
+            for k in list {
+                set.insert(k.parse::<UploadKind>().map_err(|e| ConfigError::new(&key("kinds"), e))?);
+            }
+            if set.is_empty() {
+                return Err(ConfigError::new(&key("kinds"), "list at least one kind"));
+            }
+            set
+        }
+    };
+    if let Some(ps) = p.part_size_bytes
+        && ps > MAX_SINGLE_PUT_BYTES
+    {
+        return Err(ConfigError::new(&key("part_size_bytes"), "must not exceed 5 GiB"));
+    }
+    Ok(Profile {
+        name: name.to_string(),
+        bucket,
+        template,
+        max_size: p.max_size_bytes,
+        min_size: p.min_size_bytes,
+        content_types,
+        expires_in: Duration::from_secs(p.expires_in_secs),
+        callback: p.callback,
+        callback_body_type,
+        kinds,
+        client_chosen_name: p.client_chosen_name,
+        part_size: p.part_size_bytes,
+    })
+}

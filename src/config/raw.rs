@@ -1,0 +1,390 @@
+//! The configuration file as written: TOML plus `UPLOAD_GATEWAY__SECTION__KEY` overrides.
+//! Every struct rejects unknown keys, so a typo fails at start-up instead of being ignored.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub log: LogSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    pub redis: RedisSection,
+    #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
+    #[serde(default)]
+    pub cors: CorsSection,
+    #[serde(default)]
+    pub security: SecuritySection,
+    #[serde(default)]
+    pub callbacks: CallbacksSection,
+    #[serde(default)]
+    pub multipart: MultipartSection,
+    #[serde(default)]
+    pub uppy: UppySection,
+    #[serde(default)]
+    pub demo: DemoSection,
+    #[serde(default)]
+    pub buckets: BTreeMap<String, BucketSection>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileSection>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    pub listen: String,
+    pub public_url: String,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            workers: 0,
+            max_body_bytes: 64 * 1024,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            format: LogFormat::Json,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    pub listen: Option<String>,
+    pub bearer_token: Option<SecretString>,
+    pub bearer_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSection {
+    pub url: String,
+    pub cluster_nodes: Vec<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub password_file: Option<PathBuf>,
+    pub key_prefix: String,
+    pub command_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub record_ttl_secs: u64,
+    pub events_maxlen: u64,
+}
+
+impl Default for RedisSection {
+    fn default() -> Self {
+        RedisSection {
+            url: "redis://127.0.0.1:6379".into(),
+            cluster_nodes: vec![],
+            username: None,
+            password: None,
+            password_file: None,
+            key_prefix: "ugw".into(),
+            command_timeout_ms: 1000,
+            connect_timeout_ms: 1000,
+            record_ttl_secs: 7 * 24 * 3600,
+            events_maxlen: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub user_claim: String,
+    pub jwt: Option<JwtSection>,
+    pub api_keys: Vec<ApiKeySection>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            user_claim: "sub".into(),
+            jwt: None,
+            api_keys: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwtSection {
+    pub hs256_secret: Option<SecretString>,
+    pub hs256_secret_file: Option<PathBuf>,
+    pub rs256_public_key_pem: Option<String>,
+    pub rs256_public_key_file: Option<PathBuf>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySection {
+    pub name: String,
+    pub user: String,
+    /// Hex SHA-256 of the key; the key itself never sits in the config.
+    pub sha256: String,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSection {
+    pub enabled: bool,
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        RateLimitSection {
+            enabled: true,
+            per_minute: 60,
+            burst: 20,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsSection {
+    pub allowed_origins: Vec<String>,
+    pub max_age_secs: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySection {
+    pub allow_world_readable_secret_files: bool,
+    /// HMAC key binding callbacks to the uploads they belong to.
+    pub ticket_secret: Option<SecretString>,
+    pub ticket_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallbacksSection {
+    pub path: String,
+    pub public_url: Option<String>,
+    pub callback_host: Option<String>,
+    pub callback_sni: bool,
+    pub key_url_prefixes: Vec<String>,
+    pub pinned_keys: Vec<PinnedKeySection>,
+    pub key_fetch_timeout_ms: u64,
+    pub key_max_bytes: usize,
+    pub key_cache_ttl_secs: u64,
+    pub max_body_bytes: usize,
+    pub journal_dir: PathBuf,
+    pub redis_timeout_ms: u64,
+    pub replay_interval_ms: u64,
+    pub response_fields: Vec<String>,
+    pub reconcile_interval_secs: u64,
+}
+
+impl Default for CallbacksSection {
+    fn default() -> Self {
+        CallbacksSection {
+            path: "/v1/callbacks/oss".into(),
+            public_url: None,
+            callback_host: None,
+            callback_sni: false,
+            key_url_prefixes: vec![
+                "http://gosspublic.alicdn.com/".into(),
+                "https://gosspublic.alicdn.com/".into(),
+            ],
+            pinned_keys: vec![],
+            key_fetch_timeout_ms: 2000,
+            key_max_bytes: 8 * 1024,
+            key_cache_ttl_secs: 3600,
+            max_body_bytes: 64 * 1024,
+            journal_dir: PathBuf::from("data/journal"),
+            redis_timeout_ms: 300,
+            replay_interval_ms: 1000,
+            response_fields: vec![],
+            reconcile_interval_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedKeySection {
+    pub url: String,
+    pub pem: Option<String>,
+    pub pem_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct MultipartSection {
+    pub part_url_expires_secs: u64,
+    pub upload_expires_secs: u64,
+    pub sweep_interval_secs: u64,
+    pub orphan_age_secs: u64,
+    pub default_part_size: u64,
+    pub max_parts_per_request: usize,
+}
+
+impl Default for MultipartSection {
+    fn default() -> Self {
+        MultipartSection {
+            part_url_expires_secs: 900,
+            upload_expires_secs: 24 * 3600,
+            sweep_interval_secs: 300,
+            orphan_age_secs: 48 * 3600,
+            default_part_size: 8 * 1024 * 1024,
+            max_parts_per_request: 100,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct UppySection {
+    pub enabled: bool,
+    pub prefix: String,
+    pub profile: Option<String>,
+}
+
+impl Default for UppySection {
+    fn default() -> Self {
+        UppySection {
+            enabled: true,
+            prefix: "/s3".into(),
+            profile: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSection {
+    pub enabled: bool,
+    pub profile: Option<String>,
+    /// The user every demo request acts as (the demo has no login).
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSection {
+    pub provider: String,
+    pub bucket: String,
+    pub endpoint: String,
+    pub region: String,
+    #[serde(default)]
+    pub signature_version: Option<String>,
+    #[serde(default)]
+    pub url_style: Option<String>,
+    pub access_key_id: String,
+    #[serde(default)]
+    pub access_key_secret: Option<SecretString>,
+    #[serde(default)]
+    pub access_key_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub upstream_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub sts: Option<StsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StsSection {
+    #[serde(default = "default_sts_endpoint")]
+    pub endpoint: String,
+    pub role_arn: String,
+    #[serde(default = "default_sts_duration")]
+    pub duration_secs: u64,
+    #[serde(default = "default_sts_timeout")]
+    pub timeout_ms: u64,
+    /// Defaults to the bucket's own key pair.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub access_key_secret: Option<SecretString>,
+    #[serde(default)]
+    pub access_key_secret_file: Option<PathBuf>,
+}
+
+fn default_sts_endpoint() -> String {
+    "https://sts.aliyuncs.com".into()
+}
+fn default_sts_duration() -> u64 {
+    3600
+}
+fn default_sts_timeout() -> u64 {
+    3000
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSection {
+    pub bucket: String,
+    pub key_template: String,
+    pub max_size_bytes: u64,
+    #[serde(default = "one")]
+    pub min_size_bytes: u64,
+    #[serde(default = "any_type")]
+    pub content_types: Vec<String>,
+    #[serde(default = "default_expiry")]
+    pub expires_in_secs: u64,
+    #[serde(default = "yes")]
+    pub callback: bool,
+    #[serde(default)]
+    pub callback_body_type: Option<String>,
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+    #[serde(default)]
+    pub client_chosen_name: bool,
+    #[serde(default)]
+    pub part_size_bytes: Option<u64>,
+}
+
+fn one() -> u64 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn any_type() -> Vec<String> {
+    vec!["*/*".into()]
+}
+fn default_expiry() -> u64 {
+    900
+}

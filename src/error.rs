@@ -1,0 +1,268 @@
+//! The one error type that reaches HTTP clients.
+//!
+//! Every variant has a status and a stable kebab-case code; the body is always
+//! `{"code": "...", "message": "..."}`. Messages of 5xx answers never carry internal
+//! detail: the cause is logged (with the request id) and the client gets a generic text.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+/// Body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    // --- authentication (401) ---
+    #[error("missing credentials: send 'Authorization: Bearer <token>' or 'X-Api-Key'")]
+    MissingCredentials,
+    #[error("the bearer token is not valid: {0}")]
+    InvalidToken(String),
+    #[error("the bearer token has expired; obtain a new one")]
+    TokenExpired,
+    #[error("the API key is not known")]
+    UnknownApiKey,
+
+    // --- request shape (400/404/405/413/415) ---
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported content type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("no route for {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    // --- upload policy (4xx) ---
+    #[error("unknown upload profile '{0}'")]
+    UnknownProfile(String),
+    #[error("content type '{content_type}' is not allowed by profile '{profile}' (allowed: {allowed})")]
+    ContentTypeNotAllowed {
+        content_type: String,
+        profile: String,
+        allowed: String,
+    },
+    #[error("size {size} exceeds the limit of {max} bytes for profile '{profile}'")]
+    SizeTooLarge { size: u64, max: u64, profile: String },
+    #[error("size {size} is below the minimum of {min} bytes for profile '{profile}'")]
+    SizeTooSmall { size: u64, min: u64, profile: String },
+    #[error("{0}")]
+    InvalidFilename(String),
+    #[error("{0}")]
+    InvalidObjectKey(String),
+    #[error("profile '{profile}' does not allow {kind} uploads")]
+    KindNotAllowed { profile: String, kind: &'static str },
+    #[error("{0}")]
+    Conflict(String),
+
+    // --- throttling (429) ---
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+
+    // --- dependencies (5xx) ---
+    #[error("the upload store is unavailable; retry shortly")]
+    StoreUnavailable,
+    #[error("the service is not ready: {0}")]
+    NotReady(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    /// Stable machine-readable code. Never change one once released.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MissingCredentials => "missing-credentials",
+            ApiError::InvalidToken(_) => "invalid-token",
+            ApiError::TokenExpired => "token-expired",
+            ApiError::UnknownApiKey => "unknown-api-key",
+            ApiError::InvalidJson(_) => "invalid-json",
+            ApiError::InvalidQuery(_) => "invalid-query",
+            ApiError::InvalidPath(_) => "invalid-path",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::RouteNotFound { .. } => "route-not-found",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::InvalidArgument(_) => "invalid-argument",
+            ApiError::UnknownProfile(_) => "unknown-profile",
+            ApiError::ContentTypeNotAllowed { .. } => "content-type-not-allowed",
+            ApiError::SizeTooLarge { .. } => "size-too-large",
+            ApiError::SizeTooSmall { .. } => "size-too-small",
+            ApiError::InvalidFilename(_) => "invalid-filename",
+            ApiError::InvalidObjectKey(_) => "invalid-object-key",
+            ApiError::KindNotAllowed { .. } => "upload-kind-not-allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::RateLimited { .. } => "rate-limited",
+            ApiError::StoreUnavailable => "store-unavailable",
+            ApiError::NotReady(_) => "not-ready",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Text for the client. 5xx answers say nothing about internals.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(_) => "internal error; the request id identifies it in the logs".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Every code the service can answer with, for the OpenAPI consistency test.
+    pub const ALL_CODES: &'static [&'static str] = &[
+        "missing-credentials",
+        "invalid-token",
+        "token-expired",
+        "unknown-api-key",
+        "invalid-json",
+        "invalid-query",
+        "invalid-path",
+        "payload-too-large",
+        "unsupported-media-type",
+        "route-not-found",
+        "method-not-allowed",
+        "not-found",
+        "invalid-argument",
+        "unknown-profile",
+        "content-type-not-allowed",
+        "size-too-large",
+        "size-too-small",
+        "invalid-filename",
+        "invalid-object-key",
+        "upload-kind-not-allowed",
+        "conflict",
+        "rate-limited",
+        "store-unavailable",
+        "not-ready",
+        "internal",
+    ];
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MissingCredentials
+            | ApiError::InvalidToken(_)
+            | ApiError::TokenExpired
+            | ApiError::UnknownApiKey => StatusCode::UNAUTHORIZED,
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::InvalidPath(_)
+            | ApiError::InvalidArgument(_)
+            | ApiError::ContentTypeNotAllowed { .. }
+            | ApiError::SizeTooSmall { .. }
+            | ApiError::InvalidFilename(_)
+            | ApiError::InvalidObjectKey(_)
+            | ApiError::UnknownProfile(_) => StatusCode::BAD_REQUEST,
+            ApiError::KindNotAllowed { .. } => StatusCode::FORBIDDEN,
+            ApiError::SizeTooLarge { .. } | ApiError::PayloadTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RouteNotFound { .. } | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::StoreUnavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The cause goes to the log, inside the request span that carries the request id.
+            tracing::error!(code = self.code(), error = %ErrorChain(self), "request failed");
+        } else {
+            tracing::info!(code = self.code(), reason = %self, "request rejected");
+        }
+        let message = self.public_message();
+        let mut resp = HttpResponse::build(status);
+        match self {
+            ApiError::RateLimited { retry_after_secs } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::MissingCredentials
+            | ApiError::InvalidToken(_)
+            | ApiError::TokenExpired
+            | ApiError::UnknownApiKey => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"upload-gateway\""),
+                ));
+            }
+            _ => {}
+        }
+        resp.json(ErrorBody {
+            code: self.code(),
+            message: &message,
+        })
+    }
+}
+
+/// Renders an error with all its sources, for logs.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn internal_errors_do_not_leak_their_cause() {
+        let err = ApiError::internal(std::io::Error::other("redis at 10.0.0.7 said NOAUTH"));
+        let resp = err.error_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(resp.into_body()).await.unwrap();
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(!text.contains("10.0.0.7"), "{text}");
+        assert!(text.contains("\"code\":\"internal\""), "{text}");
+    }
+
+    #[actix_web::test]
+    async fn rate_limited_answers_carry_retry_after() {
+        let resp = ApiError::RateLimited { retry_after_secs: 7 }.error_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "7");
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let mut codes = ApiError::ALL_CODES.to_vec();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), ApiError::ALL_CODES.len());
+    }
+}

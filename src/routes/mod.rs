@@ -1,0 +1,117 @@
+//! Every URL the gateway serves is mounted here, in [`mount`], and nowhere else. The mount
+//! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
+
+mod health;
+mod meta;
+mod uploads;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, Resource, web};
+
+/// `(method, path)` of every mounted route, in OpenAPI path syntax.
+pub type RouteTable = Vec<(Method, String)>;
+
+/// Collects routes by path, so that several methods on one path share one resource (and an
+/// unlisted method gets 405 instead of falling through).
+#[derive(Default)]
+pub struct Router {
+    resources: Vec<(String, Resource)>,
+    table: RouteTable,
+}
+
+impl Router {
+    pub fn route<F, Args>(&mut self, method: Method, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.table.push((method.clone(), path.to_string()));
+        let idx = match self.resources.iter().position(|(p, _)| p == path) {
+            Some(i) => i,
+            None => {
+                self.resources.push((
+                    path.to_string(),
+                    web::resource(path).default_service(web::to(method_not_allowed)),
+                ));
+                self.resources.len() - 1
+            }
+        };
+        let (p, resource) = self.resources.remove(idx);
+        let resource = resource.route(web::method(method).to(handler));
+        self.resources.insert(idx, (p, resource));
+        self
+    }
+
+    pub fn get<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::GET, path, handler)
+    }
+
+    pub fn post<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::POST, path, handler)
+    }
+
+    pub fn delete<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(Method::DELETE, path, handler)
+    }
+
+    pub fn table(&self) -> &RouteTable {
+        &self.table
+    }
+
+    pub fn into_services(self) -> Vec<Resource> {
+        self.resources.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+/// Builds the route set of the API listener.
+pub fn router(state: &AppState) -> Router {
+    let mut r = Router::default();
+    let metrics_here = state.settings.metrics.listen.is_none();
+
+    r.get("/healthz", health::healthz);
+    r.get("/readyz", health::readyz);
+    if metrics_here {
+        r.get("/metrics", meta::metrics);
+    }
+    r.get("/openapi.yaml", meta::openapi_yaml);
+
+    r.get("/v1/uploads", uploads::list);
+    r.get("/v1/uploads/{id}", uploads::get);
+    r
+}
+
+/// The route set of the separate metrics listener, when one is configured.
+pub fn metrics_router() -> Router {
+    let mut r = Router::default();
+    r.get("/metrics", meta::metrics);
+    r
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+}
+
+pub async fn route_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::RouteNotFound {
+        method: req.method().to_string(),
+        path: req.path().chars().take(200).collect(),
+    })
+}
