@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "upload-gateway", version, about = "Short-lived, scoped upload rights for object storage")]
+#[command(
+    name = "upload-gateway",
+    version,
+    about = "Short-lived, scoped upload rights for object storage"
+)]
 pub struct Cli {
     /// Configuration file (TOML); environment variables UPLOAD_GATEWAY__* override it.
     #[arg(long, short, global = true, env = CONFIG_PATH_ENV)]
@@ -42,7 +46,12 @@ pub fn run() -> ExitCode {
                 eprintln!("cannot read stdin");
                 return ExitCode::FAILURE;
             }
-            println!("{}", hex::encode(crate::auth::hash_api_key(key.trim_end_matches(['\n', '\r']))));
+            println!(
+                "{}",
+                hex::encode(crate::auth::hash_api_key(
+                    key.trim_end_matches(['\n', '\r'])
+                ))
+            );
             ExitCode::SUCCESS
         }
     }

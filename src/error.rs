@@ -52,16 +52,26 @@ pub enum ApiError {
     // --- upload policy (4xx) ---
     #[error("unknown upload profile '{0}'")]
     UnknownProfile(String),
-    #[error("content type '{content_type}' is not allowed by profile '{profile}' (allowed: {allowed})")]
+    #[error(
+        "content type '{content_type}' is not allowed by profile '{profile}' (allowed: {allowed})"
+    )]
     ContentTypeNotAllowed {
         content_type: String,
         profile: String,
         allowed: String,
     },
     #[error("size {size} exceeds the limit of {max} bytes for profile '{profile}'")]
-    SizeTooLarge { size: u64, max: u64, profile: String },
+    SizeTooLarge {
+        size: u64,
+        max: u64,
+        profile: String,
+    },
     #[error("size {size} is below the minimum of {min} bytes for profile '{profile}'")]
-    SizeTooSmall { size: u64, min: u64, profile: String },
+    SizeTooSmall {
+        size: u64,
+        min: u64,
+        profile: String,
+    },
     #[error("{0}")]
     InvalidFilename(String),
     #[error("{0}")]
@@ -123,7 +133,9 @@ impl ApiError {
     /// Text for the client. 5xx answers say nothing about internals.
     pub fn public_message(&self) -> String {
         match self {
-            ApiError::Internal(_) => "internal error; the request id identifies it in the logs".into(),
+            ApiError::Internal(_) => {
+                "internal error; the request id identifies it in the logs".into()
+            }
             other => other.to_string(),
         }
     }
@@ -253,7 +265,10 @@ mod tests {
 
     #[actix_web::test]
     async fn rate_limited_answers_carry_retry_after() {
-        let resp = ApiError::RateLimited { retry_after_secs: 7 }.error_response();
+        let resp = ApiError::RateLimited {
+            retry_after_secs: 7,
+        }
+        .error_response();
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "7");
     }

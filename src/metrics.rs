@@ -42,7 +42,9 @@ pub struct Metrics {
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    registry.register(Box::new(c.clone())).expect("unique metric");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("unique metric");
     c
 }
 
@@ -52,7 +54,9 @@ fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Hi
         labels,
     )
     .expect("valid metric");
-    registry.register(Box::new(h.clone())).expect("unique metric");
+    registry
+        .register(Box::new(h.clone()))
+        .expect("unique metric");
     h
 }
 
@@ -64,7 +68,8 @@ impl Metrics {
             "Verified callbacks waiting in the local journal for Redis",
         )
         .expect("valid metric");
-        r.register(Box::new(journal_depth.clone())).expect("unique metric");
+        r.register(Box::new(journal_depth.clone()))
+            .expect("unique metric");
         Metrics {
             http_requests_total: counter(
                 &r,

@@ -53,9 +53,13 @@ impl Application {
             metrics: metrics.clone(),
         });
 
-        let listener = TcpListener::bind(settings.listen)
-            .map_err(|e| StartupError::from_display(&format!("cannot listen on {}", settings.listen), e))?;
-        let port = listener.local_addr().map_err(|e| StartupError::from_display("listener", e))?.port();
+        let listener = TcpListener::bind(settings.listen).map_err(|e| {
+            StartupError::from_display(&format!("cannot listen on {}", settings.listen), e)
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::from_display("listener", e))?
+            .port();
         let routes = routes::router(&state).table().clone();
 
         let max_body = settings.server.max_body_bytes;
@@ -93,9 +97,13 @@ impl Application {
         let (metrics_server, metrics_port) = match settings.metrics.listen {
             None => (None, None),
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .map_err(|e| StartupError::from_display(&format!("cannot listen on {addr}"), e))?;
-                let port = listener.local_addr().map_err(|e| StartupError::from_display("listener", e))?.port();
+                let listener = TcpListener::bind(addr).map_err(|e| {
+                    StartupError::from_display(&format!("cannot listen on {addr}"), e)
+                })?;
+                let port = listener
+                    .local_addr()
+                    .map_err(|e| StartupError::from_display("listener", e))?
+                    .port();
                 let metrics_state = state.clone();
                 let server = HttpServer::new(move || {
                     App::new()
@@ -147,13 +155,16 @@ impl Application {
     /// Serves until SIGTERM/SIGINT (or the server handle stops it), draining in-flight
     /// requests for up to `server.shutdown_timeout_secs`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let metrics_handle = self.metrics_server.as_ref().map(|s| s.handle());
+        // An actix `Server` only accepts connections while it is polled, so the metrics
+        // listener gets its own task; it is stopped after the API listener has drained.
+        let metrics = self.metrics_server.map(|s| {
+            let handle = s.handle();
+            (handle, tokio::spawn(s))
+        });
         let result = self.server.await;
-        if let Some(h) = metrics_handle {
-            h.stop(true).await;
-        }
-        if let Some(s) = self.metrics_server {
-            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         tracing::info!("upload-gateway stopped");
         result
@@ -193,13 +204,16 @@ fn json_config(limit: usize) -> web::JsonConfig {
         .limit(limit)
         .error_handler(|err, _req: &HttpRequest| {
             let api = match &err {
-                JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
+                JsonPayloadError::OverflowKnownLength { limit, .. }
+                | JsonPayloadError::Overflow { limit } => {
                     ApiError::PayloadTooLarge { limit: *limit }
                 }
-                JsonPayloadError::ContentType => {
-                    ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ),
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::InvalidJson(format!("invalid JSON body: {e}"))
                 }
-                JsonPayloadError::Deserialize(e) => ApiError::InvalidJson(format!("invalid JSON body: {e}")),
                 other => ApiError::InvalidJson(format!("could not read the JSON body: {other}")),
             };
             api.into()

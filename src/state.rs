@@ -33,7 +33,10 @@ impl AppState {
         {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited { retry_after } => {
-                self.metrics.rate_limited_total.with_label_values(&[route]).inc();
+                self.metrics
+                    .rate_limited_total
+                    .with_label_values(&[route])
+                    .inc();
                 Err(ApiError::RateLimited {
                     retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64,
                 })

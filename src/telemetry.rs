@@ -54,7 +54,8 @@ fn usable_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
     let ok = !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     ok.then(|| s.to_string())
 }
 
@@ -69,7 +70,9 @@ pub async fn request_context(
         .get(&REQUEST_ID_HEADER)
         .and_then(usable_request_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_string());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().clone();
     let span = tracing::info_span!(
         "request",
@@ -107,10 +110,16 @@ mod tests {
 
     #[test]
     fn only_plain_request_ids_are_taken_over() {
-        assert_eq!(usable_request_id(&HeaderValue::from_static("abc-123")), Some("abc-123".into()));
+        assert_eq!(
+            usable_request_id(&HeaderValue::from_static("abc-123")),
+            Some("abc-123".into())
+        );
         assert_eq!(usable_request_id(&HeaderValue::from_static("a b")), None);
         assert_eq!(usable_request_id(&HeaderValue::from_static("")), None);
         let long = "x".repeat(65);
-        assert_eq!(usable_request_id(&HeaderValue::from_str(&long).unwrap()), None);
+        assert_eq!(
+            usable_request_id(&HeaderValue::from_str(&long).unwrap()),
+            None
+        );
     }
 }

@@ -45,7 +45,9 @@ impl ApiKeys {
         found
             .map(|e| AuthUser {
                 user: e.user.clone(),
-                method: AuthMethod::ApiKey { name: e.name.clone() },
+                method: AuthMethod::ApiKey {
+                    name: e.name.clone(),
+                },
             })
             .ok_or(ApiError::UnknownApiKey)
     }
@@ -64,7 +66,10 @@ mod tests {
         }]);
         let u = keys.verify("s3cr3t-key").unwrap();
         assert_eq!(u.user.as_str(), "svc");
-        assert!(matches!(keys.verify("s3cr3t-kez"), Err(ApiError::UnknownApiKey)));
+        assert!(matches!(
+            keys.verify("s3cr3t-kez"),
+            Err(ApiError::UnknownApiKey)
+        ));
         assert!(matches!(keys.verify(""), Err(ApiError::UnknownApiKey)));
     }
 }

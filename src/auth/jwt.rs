@@ -63,16 +63,23 @@ impl JwtVerifier {
             Algorithm::RS256 => self.rs256.as_ref(),
             _ => None,
         }
-        .ok_or_else(|| ApiError::InvalidToken(format!("algorithm {:?} is not accepted", header.alg)))?;
-        let data = decode::<Map<String, Value>>(token, key, validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => ApiError::TokenExpired,
-            ErrorKind::InvalidAudience => ApiError::InvalidToken("wrong audience".into()),
-            ErrorKind::InvalidIssuer => ApiError::InvalidToken("wrong issuer".into()),
-            ErrorKind::ImmatureSignature => ApiError::InvalidToken("token not valid yet (nbf)".into()),
-            ErrorKind::InvalidSignature => ApiError::InvalidToken("bad signature".into()),
-            ErrorKind::MissingRequiredClaim(c) => ApiError::InvalidToken(format!("missing claim '{c}'")),
-            _ => ApiError::InvalidToken("the token could not be verified".into()),
+        .ok_or_else(|| {
+            ApiError::InvalidToken(format!("algorithm {:?} is not accepted", header.alg))
         })?;
+        let data =
+            decode::<Map<String, Value>>(token, key, validation).map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => ApiError::TokenExpired,
+                ErrorKind::InvalidAudience => ApiError::InvalidToken("wrong audience".into()),
+                ErrorKind::InvalidIssuer => ApiError::InvalidToken("wrong issuer".into()),
+                ErrorKind::ImmatureSignature => {
+                    ApiError::InvalidToken("token not valid yet (nbf)".into())
+                }
+                ErrorKind::InvalidSignature => ApiError::InvalidToken("bad signature".into()),
+                ErrorKind::MissingRequiredClaim(c) => {
+                    ApiError::InvalidToken(format!("missing claim '{c}'"))
+                }
+                _ => ApiError::InvalidToken("the token could not be verified".into()),
+            })?;
         let user = match data.claims.get(&self.user_claim) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),

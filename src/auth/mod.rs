@@ -54,7 +54,10 @@ impl Authenticator {
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
         let result = self.authenticate_inner(headers);
         if let Err(e) = &result {
-            self.metrics.auth_failures_total.with_label_values(&[e.code()]).inc();
+            self.metrics
+                .auth_failures_total
+                .with_label_values(&[e.code()])
+                .inc();
         }
         result
     }
@@ -84,7 +87,9 @@ impl Authenticator {
         if token.bytes().filter(|b| *b == b'.').count() == 2 {
             match &self.jwt {
                 Some(v) => v.verify(token),
-                None => Err(ApiError::InvalidToken("JWT authentication is not enabled".into())),
+                None => Err(ApiError::InvalidToken(
+                    "JWT authentication is not enabled".into(),
+                )),
             }
         } else {
             self.api_keys.verify(token)

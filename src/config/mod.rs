@@ -56,7 +56,12 @@ impl From<figment::Error> for ConfigError {
         let source = e
             .metadata
             .as_ref()
-            .map(|m| format!(" (from {})", m.name))
+            .map(|m| match &m.source {
+                Some(figment::Source::File(path)) => {
+                    format!(" (from {} `{}`)", m.name, path.display())
+                }
+                _ => format!(" (from {})", m.name),
+            })
             .unwrap_or_default();
         let message = match &e.kind {
             figment::error::Kind::UnknownField(field, _) => {
@@ -235,11 +240,10 @@ impl Settings {
     pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         let world = raw.security.allow_world_readable_secret_files;
 
-        let listen: SocketAddr = raw
-            .server
-            .listen
-            .parse()
-            .map_err(|e| ConfigError::new("server.listen", format!("not a socket address: {e}")))?;
+        let listen: SocketAddr =
+            raw.server.listen.parse().map_err(|e| {
+                ConfigError::new("server.listen", format!("not a socket address: {e}"))
+            })?;
         let public_url = parse_http_url("server.public_url", &raw.server.public_url)?;
         if raw.server.max_body_bytes == 0 {
             return Err(ConfigError::new("server.max_body_bytes", "must be > 0"));
@@ -272,8 +276,14 @@ impl Settings {
                 "must be non-empty and contain no '{', '}' or spaces",
             ));
         }
-        if r.cluster_nodes.is_empty() && !r.url.starts_with("redis://") && !r.url.starts_with("rediss://") {
-            return Err(ConfigError::new("redis.url", "must start with redis:// or rediss://"));
+        if r.cluster_nodes.is_empty()
+            && !r.url.starts_with("redis://")
+            && !r.url.starts_with("rediss://")
+        {
+            return Err(ConfigError::new(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
         }
         if r.url.contains('@') {
             return Err(ConfigError::new(
@@ -282,10 +292,18 @@ impl Settings {
             ));
         }
         if r.record_ttl_secs < 60 {
-            return Err(ConfigError::new("redis.record_ttl_secs", "must be at least 60"));
+            return Err(ConfigError::new(
+                "redis.record_ttl_secs",
+                "must be at least 60",
+            ));
         }
         let redis = RedisSettings {
-            password: secret::resolve("redis.password", r.password, r.password_file.as_deref(), world)?,
+            password: secret::resolve(
+                "redis.password",
+                r.password,
+                r.password_file.as_deref(),
+                world,
+            )?,
             url: r.url,
             cluster_nodes: r.cluster_nodes,
             username: r.username,
@@ -336,7 +354,10 @@ impl Settings {
             let pem = match (k.pem, k.pem_file) {
                 (Some(p), None) => p,
                 (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
-                    ConfigError::new(&format!("{key}.pem_file"), format!("cannot read {}: {e}", f.display()))
+                    ConfigError::new(
+                        &format!("{key}.pem_file"),
+                        format!("cannot read {}: {e}", f.display()),
+                    )
                 })?,
                 _ => return Err(ConfigError::new(&key, "set exactly one of pem or pem_file")),
             };
@@ -415,14 +436,27 @@ impl Settings {
             if let Some(p) = &raw.uppy.profile
                 && !profiles.contains_key(p)
             {
-                return Err(ConfigError::new("uppy.profile", format!("no profile named '{p}'")));
+                return Err(ConfigError::new(
+                    "uppy.profile",
+                    format!("no profile named '{p}'"),
+                ));
             }
         }
         if raw.demo.enabled {
             match &raw.demo.profile {
                 Some(p) if profiles.contains_key(p) => {}
-                Some(p) => return Err(ConfigError::new("demo.profile", format!("no profile named '{p}'"))),
-                None => return Err(ConfigError::new("demo.profile", "required when demo.enabled")),
+                Some(p) => {
+                    return Err(ConfigError::new(
+                        "demo.profile",
+                        format!("no profile named '{p}'"),
+                    ));
+                }
+                None => {
+                    return Err(ConfigError::new(
+                        "demo.profile",
+                        "required when demo.enabled",
+                    ));
+                }
             }
             match raw.demo.user.as_deref().map(UserId::parse) {
                 Some(Ok(_)) => {}
@@ -481,13 +515,19 @@ fn check_name(section: &str, name: &str) -> Result<(), ConfigError> {
 fn parse_http_url(key: &str, s: &str) -> Result<Url, ConfigError> {
     let u = Url::parse(s).map_err(|e| ConfigError::new(key, format!("'{s}' is not a URL: {e}")))?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(ConfigError::new(key, format!("'{s}' must be http:// or https://")));
+        return Err(ConfigError::new(
+            key,
+            format!("'{s}' must be http:// or https://"),
+        ));
     }
     if u.host_str().is_none() {
         return Err(ConfigError::new(key, format!("'{s}' has no host")));
     }
     if !u.username().is_empty() || u.password().is_some() {
-        return Err(ConfigError::new(key, format!("'{s}' must not carry credentials")));
+        return Err(ConfigError::new(
+            key,
+            format!("'{s}' must not carry credentials"),
+        ));
     }
     Ok(u)
 }
@@ -523,13 +563,19 @@ fn validate_auth(a: raw::AuthSection, world: bool) -> Result<AuthSettings, Confi
                 }
                 (Some(p), None) => Some(p),
                 (None, Some(f)) => Some(std::fs::read_to_string(&f).map_err(|e| {
-                    ConfigError::new("auth.jwt.rs256_public_key_file", format!("cannot read {}: {e}", f.display()))
+                    ConfigError::new(
+                        "auth.jwt.rs256_public_key_file",
+                        format!("cannot read {}: {e}", f.display()),
+                    )
                 })?),
                 (None, None) => None,
             };
             if let Some(pem) = &rs256_public_key_pem {
                 jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
-                    ConfigError::new("auth.jwt.rs256_public_key_pem", format!("not an RSA public key PEM: {e}"))
+                    ConfigError::new(
+                        "auth.jwt.rs256_public_key_pem",
+                        format!("not an RSA public key PEM: {e}"),
+                    )
                 })?;
             }
             if hs256_secret.is_none() && rs256_public_key_pem.is_none() {
@@ -586,7 +632,11 @@ fn validate_auth(a: raw::AuthSection, world: bool) -> Result<AuthSettings, Confi
     })
 }
 
-fn validate_bucket(name: &str, b: raw::BucketSection, world: bool) -> Result<BucketSettings, ConfigError> {
+fn validate_bucket(
+    name: &str,
+    b: raw::BucketSection,
+    world: bool,
+) -> Result<BucketSettings, ConfigError> {
     let key = |k: &str| format!("buckets.{name}.{k}");
     let provider = match b.provider.as_str() {
         "oss" => ProviderKind::Oss,
@@ -599,12 +649,20 @@ fn validate_bucket(name: &str, b: raw::BucketSection, world: bool) -> Result<Buc
     };
     let endpoint = parse_http_url(&key("endpoint"), &b.endpoint)?;
     if endpoint.path() != "/" || endpoint.query().is_some() {
-        return Err(ConfigError::new(&key("endpoint"), "must be a bare origin such as https://oss-cn-hangzhou.aliyuncs.com"));
+        return Err(ConfigError::new(
+            &key("endpoint"),
+            "must be a bare origin such as https://oss-cn-hangzhou.aliyuncs.com",
+        ));
     }
     let signature_version = match b.signature_version.as_deref().unwrap_or("v4") {
         "v1" => SignatureVersion::V1,
         "v4" => SignatureVersion::V4,
-        other => return Err(ConfigError::new(&key("signature_version"), format!("'{other}' is not v1 or v4"))),
+        other => {
+            return Err(ConfigError::new(
+                &key("signature_version"),
+                format!("'{other}' is not v1 or v4"),
+            ));
+        }
     };
     let url_style = match b.url_style.as_deref().unwrap_or("virtual-hosted") {
         "virtual-hosted" => UrlStyle::VirtualHosted,
@@ -618,7 +676,9 @@ fn validate_bucket(name: &str, b: raw::BucketSection, world: bool) -> Result<Buc
         }
     };
     let bucket_ok = (3..=63).contains(&b.bucket.len())
-        && b.bucket.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && b.bucket
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         && !b.bucket.starts_with('-')
         && !b.bucket.ends_with('-');
     if !bucket_ok {
@@ -644,10 +704,16 @@ fn validate_bucket(name: &str, b: raw::BucketSection, world: bool) -> Result<Buc
         Some(s) => {
             let skey = |k: &str| format!("buckets.{name}.sts.{k}");
             if !(900..=43200).contains(&s.duration_secs) {
-                return Err(ConfigError::new(&skey("duration_secs"), "must be between 900 and 43200"));
+                return Err(ConfigError::new(
+                    &skey("duration_secs"),
+                    "must be between 900 and 43200",
+                ));
             }
             if !s.role_arn.starts_with("acs:ram::") {
-                return Err(ConfigError::new(&skey("role_arn"), "must look like acs:ram::<account>:role/<name>"));
+                return Err(ConfigError::new(
+                    &skey("role_arn"),
+                    "must look like acs:ram::<account>:role/<name>",
+                ));
             }
             let secret_override = secret::resolve(
                 &skey("access_key_secret"),
@@ -685,7 +751,10 @@ fn validate_bucket(name: &str, b: raw::BucketSection, world: bool) -> Result<Buc
         url_style,
         access_key_id: b.access_key_id,
         access_key_secret,
-        upstream_timeout: ms(&key("upstream_timeout_ms"), b.upstream_timeout_ms.unwrap_or(10_000))?,
+        upstream_timeout: ms(
+            &key("upstream_timeout_ms"),
+            b.upstream_timeout_ms.unwrap_or(10_000),
+        )?,
         sts,
     })
 }

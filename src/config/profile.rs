@@ -80,7 +80,9 @@ pub(super) fn validate(
     let key = |k: &str| format!("profiles.{name}.{k}");
     let bucket = buckets
         .get(&p.bucket)
-        .ok_or_else(|| ConfigError::new(&key("bucket"), format!("no [buckets.{}] section", p.bucket)))?
+        .ok_or_else(|| {
+            ConfigError::new(&key("bucket"), format!("no [buckets.{}] section", p.bucket))
+        })?
         .clone();
     let template = KeyTemplate::parse(&p.key_template)
         .map_err(|e| ConfigError::new(&key("key_template"), e.to_string()))?;
@@ -91,10 +93,16 @@ pub(super) fn validate(
         ));
     }
     if p.min_size_bytes > p.max_size_bytes {
-        return Err(ConfigError::new(&key("min_size_bytes"), "must not exceed max_size_bytes"));
+        return Err(ConfigError::new(
+            &key("min_size_bytes"),
+            "must not exceed max_size_bytes",
+        ));
     }
     if p.content_types.is_empty() {
-        return Err(ConfigError::new(&key("content_types"), "list at least one type (\"*/*\" allows all)"));
+        return Err(ConfigError::new(
+            &key("content_types"),
+            "list at least one type (\"*/*\" allows all)",
+        ));
     }
     let content_types = p
         .content_types
@@ -103,7 +111,10 @@ pub(super) fn validate(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ConfigError::new(&key("content_types"), e.to_string()))?;
     if !(60..=7 * 24 * 3600).contains(&p.expires_in_secs) {
-        return Err(ConfigError::new(&key("expires_in_secs"), "must be between 60 and 604800"));
+        return Err(ConfigError::new(
+            &key("expires_in_secs"),
+            "must be between 60 and 604800",
+        ));
     }
     let callback_body_type = match p.callback_body_type.as_deref().unwrap_or("json") {
         "json" => CallbackBodyType::Json,
@@ -120,7 +131,10 @@ pub(super) fn validate(
         Some(list) => {
             let mut set = BTreeSet::new();
             for k in list {
-                set.insert(k.parse::<UploadKind>().map_err(|e| ConfigError::new(&key("kinds"), e))?);
+                set.insert(
+                    k.parse::<UploadKind>()
+                        .map_err(|e| ConfigError::new(&key("kinds"), e))?,
+                );
             }
             if set.is_empty() {
                 return Err(ConfigError::new(&key("kinds"), "list at least one kind"));
@@ -131,7 +145,10 @@ pub(super) fn validate(
     if let Some(ps) = p.part_size_bytes
         && ps > MAX_SINGLE_PUT_BYTES
     {
-        return Err(ConfigError::new(&key("part_size_bytes"), "must not exceed 5 GiB"));
+        return Err(ConfigError::new(
+            &key("part_size_bytes"),
+            "must not exceed 5 GiB",
+        ));
     }
     Ok(Profile {
         name: name.to_string(),

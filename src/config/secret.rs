@@ -32,7 +32,11 @@ pub fn require(
         .ok_or_else(|| ConfigError::new(key, format!("missing secret: set {key} or {key}_file")))
 }
 
-fn read_file(key: &str, path: &Path, allow_world_readable: bool) -> Result<SecretString, ConfigError> {
+fn read_file(
+    key: &str,
+    path: &Path,
+    allow_world_readable: bool,
+) -> Result<SecretString, ConfigError> {
     let file_key = format!("{key}_file");
     let meta = std::fs::metadata(path)
         .map_err(|e| ConfigError::new(&file_key, format!("cannot read {}: {e}", path.display())))?;
@@ -55,7 +59,10 @@ fn read_file(key: &str, path: &Path, allow_world_readable: bool) -> Result<Secre
     // Files written by `echo` end with a newline that is never part of the secret.
     let trimmed = text.trim_end_matches(['\n', '\r']);
     if trimmed.is_empty() {
-        return Err(ConfigError::new(&file_key, format!("{} is empty", path.display())));
+        return Err(ConfigError::new(
+            &file_key,
+            format!("{} is empty", path.display()),
+        ));
     }
     Ok(SecretString::from(trimmed.to_string()))
 }
@@ -87,7 +94,9 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            let err = require("a.b", None, Some(&path), false).unwrap_err().to_string();
+            let err = require("a.b", None, Some(&path), false)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("world-readable"), "{err}");
             assert!(require("a.b", None, Some(&path), true).is_ok());
         }

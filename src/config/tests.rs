@@ -37,7 +37,10 @@ fn the_shipped_example_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
     let s = Settings::load(Some(&path)).unwrap();
     assert!(s.profiles.contains_key("avatars"));
-    assert_eq!(s.callbacks.url.as_str(), "http://127.0.0.1:8080/v1/callbacks/oss");
+    assert_eq!(
+        s.callbacks.url.as_str(),
+        "http://127.0.0.1:8080/v1/callbacks/oss"
+    );
 }
 
 #[test]
@@ -54,33 +57,66 @@ fn a_minimal_config_gets_defaults() {
 #[test]
 fn unknown_keys_are_named() {
     let e = err(&format!("{MINIMAL}\n[server]\nlisten_addr = \"x\"\n"));
-    assert_eq!(e, "config error: server.listen_addr: unknown key (from TOML source string)");
+    assert_eq!(
+        e,
+        "config error: server.listen_addr: unknown key (from TOML source string)"
+    );
     let e = err(&format!("{MINIMAL}\n[sever]\n"));
-    assert_eq!(e, "config error: sever: unknown key (from TOML source string)");
+    assert_eq!(
+        e,
+        "config error: sever: unknown key (from TOML source string)"
+    );
     let e = err(&MINIMAL.replace("max_size_bytes", "max_size"));
-    assert!(e.starts_with("config error: profiles.avatars.max_size: unknown key"), "{e}");
+    assert!(
+        e.starts_with("config error: profiles.avatars.max_size: unknown key"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_missing_secret_is_named() {
-    let e = err(&MINIMAL.replace("access_key_secret = \"FakeAccessKeySecret0000000000000\"", ""));
+    let e = err(&MINIMAL.replace(
+        "access_key_secret = \"FakeAccessKeySecret0000000000000\"",
+        "",
+    ));
     assert_eq!(
         e,
         "config error: buckets.main.access_key_secret: missing secret: set buckets.main.access_key_secret or buckets.main.access_key_secret_file"
     );
     let e = err(&MINIMAL.replace("ticket_secret = \"0123456789abcdef0123\"", ""));
-    assert!(e.starts_with("config error: security.ticket_secret: missing secret"), "{e}");
+    assert!(
+        e.starts_with("config error: security.ticket_secret: missing secret"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_values_are_explained() {
-    assert!(err(&MINIMAL.replace("{user}/{uuid}", "{uuid}")).contains("profiles.avatars.key_template"));
+    assert!(
+        err(&MINIMAL.replace("{user}/{uuid}", "{uuid}")).contains("profiles.avatars.key_template")
+    );
     assert!(err(&MINIMAL.replace("image/*", "image")).contains("profiles.avatars.content_types"));
-    assert!(err(&MINIMAL.replace("bucket = \"main\"", "bucket = \"nope\"")).contains("no [buckets.nope] section"));
-    assert!(err(&MINIMAL.replace("provider = \"oss\"", "provider = \"ftp\"")).contains("unknown provider"));
-    assert!(err(&MINIMAL.replace("https://oss-cn", "ftp://oss-cn")).contains("buckets.main.endpoint"));
-    assert!(err(&MINIMAL.replace("max_size_bytes = 1048576", "max_size_bytes = \"big\"")).contains("profiles.avatars.max_size_bytes"));
-    assert!(err(&format!("{MINIMAL}\n[redis]\nurl = \"redis://:pw@h:6379\"\n")).contains("must not embed credentials"));
+    assert!(
+        err(&MINIMAL.replace("bucket = \"main\"", "bucket = \"nope\""))
+            .contains("no [buckets.nope] section")
+    );
+    assert!(
+        err(&MINIMAL.replace("provider = \"oss\"", "provider = \"ftp\""))
+            .contains("unknown provider")
+    );
+    assert!(
+        err(&MINIMAL.replace("https://oss-cn", "ftp://oss-cn")).contains("buckets.main.endpoint")
+    );
+    assert!(
+        err(&MINIMAL.replace("max_size_bytes = 1048576", "max_size_bytes = \"big\""))
+            .contains("profiles.avatars.max_size_bytes")
+    );
+    assert!(
+        err(&format!(
+            "{MINIMAL}\n[redis]\nurl = \"redis://:pw@h:6379\"\n"
+        ))
+        .contains("must not embed credentials")
+    );
 }
 
 #[test]
@@ -90,9 +126,14 @@ fn auth_must_be_configured() {
         "",
     );
     assert!(err(&no_auth).starts_with("config error: auth: configure"));
-    let short_hs = format!("{MINIMAL}\n[auth.jwt]\nhs256_secret = \"short\"\nissuer = \"i\"\naudience = \"a\"\n");
+    let short_hs = format!(
+        "{MINIMAL}\n[auth.jwt]\nhs256_secret = \"short\"\nissuer = \"i\"\naudience = \"a\"\n"
+    );
     assert!(err(&short_hs).contains("auth.jwt.hs256_secret: must be at least 32"));
-    let no_aud = format!("{MINIMAL}\n[auth.jwt]\nhs256_secret = \"{}\"\nissuer = \"i\"\n", "x".repeat(32));
+    let no_aud = format!(
+        "{MINIMAL}\n[auth.jwt]\nhs256_secret = \"{}\"\nissuer = \"i\"\n",
+        "x".repeat(32)
+    );
     assert!(err(&no_aud).contains("issuer and audience are required"));
 }
 

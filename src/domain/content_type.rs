@@ -22,9 +22,8 @@ pub enum ContentTypeError {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
 }
 
 impl ContentType {
@@ -41,8 +40,15 @@ impl ContentType {
         }
         for param in pieces {
             let (k, v) = param.trim_start().split_once('=').ok_or_else(malformed)?;
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
-            if !is_token(k) || !(is_token(v) || v.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')) {
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            if !is_token(k)
+                || !(is_token(v)
+                    || v.bytes()
+                        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'))
+            {
                 return Err(malformed());
             }
         }
@@ -106,10 +112,9 @@ impl ContentTypePattern {
     pub fn matches(&self, ct: &ContentType) -> bool {
         match self {
             ContentTypePattern::Any => true,
-            ContentTypePattern::TypeWildcard(t) => ct
-                .essence()
-                .split_once('/')
-                .is_some_and(|(ty, _)| ty == t),
+            ContentTypePattern::TypeWildcard(t) => {
+                ct.essence().split_once('/').is_some_and(|(ty, _)| ty == t)
+            }
             ContentTypePattern::Exact(e) => ct.essence() == e,
         }
     }
@@ -143,7 +148,11 @@ mod tests {
         let png = ContentType::parse("image/PNG").unwrap();
         assert_eq!(png.as_str(), "image/PNG");
         assert!(ContentTypePattern::parse("image/*").unwrap().matches(&png));
-        assert!(ContentTypePattern::parse("image/png").unwrap().matches(&png));
+        assert!(
+            ContentTypePattern::parse("image/png")
+                .unwrap()
+                .matches(&png)
+        );
         assert!(ContentTypePattern::parse("*/*").unwrap().matches(&png));
         assert!(!ContentTypePattern::parse("video/*").unwrap().matches(&png));
         let txt = ContentType::parse("text/plain; charset=utf-8").unwrap();
@@ -152,7 +161,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "image", "image/", "/png", "image/png\r\nX-Evil: 1", "a b/c", "text/plain; x"] {
+        for bad in [
+            "",
+            "image",
+            "image/",
+            "/png",
+            "image/png\r\nX-Evil: 1",
+            "a b/c",
+            "text/plain; x",
+        ] {
             assert!(ContentType::parse(bad).is_err(), "{bad:?}");
         }
         assert!(ContentTypePattern::parse("*/png").is_err());

@@ -30,8 +30,24 @@ impl Filename {
                 continue;
             } else if matches!(
                 c,
-                '?' | '#' | '%' | '*' | ':' | '|' | '"' | '<' | '>' | '{' | '}' | '^' | '`' | '['
-                    | ']' | '\'' | '&' | '+' | '='
+                '?' | '#'
+                    | '%'
+                    | '*'
+                    | ':'
+                    | '|'
+                    | '"'
+                    | '<'
+                    | '>'
+                    | '{'
+                    | '}'
+                    | '^'
+                    | '`'
+                    | '['
+                    | ']'
+                    | '\''
+                    | '&'
+                    | '+'
+                    | '='
             ) {
                 '_'
             } else if c.is_whitespace() {
@@ -107,8 +123,14 @@ mod tests {
 
     #[test]
     fn keeps_ordinary_names() {
-        assert_eq!(Filename::sanitize("photo.JPG").unwrap().as_str(), "photo.JPG");
-        assert_eq!(Filename::sanitize("我的 照片.png").unwrap().as_str(), "我的 照片.png");
+        assert_eq!(
+            Filename::sanitize("photo.JPG").unwrap().as_str(),
+            "photo.JPG"
+        );
+        assert_eq!(
+            Filename::sanitize("我的 照片.png").unwrap().as_str(),
+            "我的 照片.png"
+        );
         assert_eq!(Filename::sanitize("photo.JPG").unwrap().extension(), ".jpg");
         assert_eq!(Filename::sanitize("README").unwrap().extension(), "");
         assert_eq!(Filename::sanitize("a.tar.gz").unwrap().extension(), ".gz");
@@ -116,11 +138,26 @@ mod tests {
 
     #[test]
     fn strips_directories_and_unsafe_characters() {
-        assert_eq!(Filename::sanitize("../../etc/passwd").unwrap().as_str(), "passwd");
-        assert_eq!(Filename::sanitize("C:\\Users\\x\\a.txt").unwrap().as_str(), "a.txt");
-        assert_eq!(Filename::sanitize("a?b#c%d.txt").unwrap().as_str(), "a_b_c_d.txt");
-        assert_eq!(Filename::sanitize("  ..hidden.. ").unwrap().as_str(), "hidden");
-        assert_eq!(Filename::sanitize("a\u{0}\nb.txt").unwrap().as_str(), "ab.txt");
+        assert_eq!(
+            Filename::sanitize("../../etc/passwd").unwrap().as_str(),
+            "passwd"
+        );
+        assert_eq!(
+            Filename::sanitize("C:\\Users\\x\\a.txt").unwrap().as_str(),
+            "a.txt"
+        );
+        assert_eq!(
+            Filename::sanitize("a?b#c%d.txt").unwrap().as_str(),
+            "a_b_c_d.txt"
+        );
+        assert_eq!(
+            Filename::sanitize("  ..hidden.. ").unwrap().as_str(),
+            "hidden"
+        );
+        assert_eq!(
+            Filename::sanitize("a\u{0}\nb.txt").unwrap().as_str(),
+            "ab.txt"
+        );
     }
 
     #[test]

@@ -37,13 +37,17 @@ pub struct KeyTemplate {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("unknown placeholder '{{{0}}}' (known: user, uuid, upload_id, date, yyyy, mm, dd, ext, filename)")]
+    #[error(
+        "unknown placeholder '{{{0}}}' (known: user, uuid, upload_id, date, yyyy, mm, dd, ext, filename)"
+    )]
     UnknownPlaceholder(String),
     #[error("unclosed '{{'")]
     Unclosed,
     #[error("stray '}}'")]
     StrayBrace,
-    #[error("the key prefix before the first variable part must contain {{user}} followed by '/', e.g. 'avatars/{{user}}/{{uuid}}{{ext}}'")]
+    #[error(
+        "the key prefix before the first variable part must contain {{user}} followed by '/', e.g. 'avatars/{{user}}/{{uuid}}{{ext}}'"
+    )]
     NoUserPrefix,
     #[error("literal text {0}")]
     BadLiteral(ObjectKeyError),
@@ -110,7 +114,11 @@ impl KeyTemplate {
         // Literals must be valid key text on their own (no '..', '\\', control characters).
         for p in &parts {
             if let Part::Literal(l) = p {
-                let probe: String = l.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/");
+                let probe: String = l
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 if !probe.is_empty() {
                     ObjectKey::parse(probe).map_err(TemplateError::BadLiteral)?;
                 }
@@ -139,16 +147,17 @@ impl KeyTemplate {
                 prefix_cut = pos + 1;
             }
         }
-        let user_in_prefix = parts[..prefix_parts].iter().any(|p| *p == Part::User);
+        let user_in_prefix = parts[..prefix_parts].contains(&Part::User);
         if !user_in_prefix {
             return Err(TemplateError::NoUserPrefix);
         }
         // {user} must be a whole segment, so that "u{user}" cannot make "u1" a prefix of "u12".
         for (idx, p) in parts[..prefix_parts].iter().enumerate() {
             if *p == Part::User {
-                let before_ok = idx == 0
-                    || matches!(&parts[idx - 1], Part::Literal(l) if l.ends_with('/'));
-                let after_ok = matches!(parts.get(idx + 1), Some(Part::Literal(l)) if l.starts_with('/'));
+                let before_ok =
+                    idx == 0 || matches!(&parts[idx - 1], Part::Literal(l) if l.ends_with('/'));
+                let after_ok =
+                    matches!(parts.get(idx + 1), Some(Part::Literal(l)) if l.starts_with('/'));
                 if !before_ok || !after_ok {
                     return Err(TemplateError::NoUserPrefix);
                 }
@@ -167,12 +176,16 @@ impl KeyTemplate {
     }
 
     pub fn needs_filename(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Filename | Part::Ext))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Filename | Part::Ext))
     }
 
     /// True when the template makes every key unique ({uuid} or {upload_id}).
     pub fn is_unique_per_upload(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Uuid | Part::UploadId))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Uuid | Part::UploadId))
     }
 
     /// The user's prefix, e.g. `avatars/42/` for `avatars/{user}/{uuid}{ext}`.
@@ -210,8 +223,14 @@ impl KeyTemplate {
                 Part::Year => out.push_str(&format!("{:04}", ctx.now.year())),
                 Part::Month => out.push_str(&format!("{:02}", u8::from(ctx.now.month()))),
                 Part::Day => out.push_str(&format!("{:02}", ctx.now.day())),
-                Part::Ext => out.push_str(&ctx.filename.ok_or(RenderError::MissingFilename)?.extension()),
-                Part::Filename => out.push_str(ctx.filename.ok_or(RenderError::MissingFilename)?.as_str()),
+                Part::Ext => out.push_str(
+                    &ctx.filename
+                        .ok_or(RenderError::MissingFilename)?
+                        .extension(),
+                ),
+                Part::Filename => {
+                    out.push_str(ctx.filename.ok_or(RenderError::MissingFilename)?.as_str())
+                }
             }
         }
         let key = ObjectKey::parse(out).map_err(RenderError::InvalidKey)?;
@@ -250,12 +269,18 @@ mod tests {
         let user = UserId::parse("42").unwrap();
         let f = Filename::sanitize("Me.PNG").unwrap();
         let key = t.render(&ctx(&user, Some(&f))).unwrap();
-        assert_eq!(key.as_str(), "avatars/42/2023-11-14/3f2a6c1e-7b9d-4e8f-a1b2-c3d4e5f60718.png");
+        assert_eq!(
+            key.as_str(),
+            "avatars/42/2023-11-14/3f2a6c1e-7b9d-4e8f-a1b2-c3d4e5f60718.png"
+        );
         assert_eq!(t.prefix_for(&user).as_str(), "avatars/42/");
 
         let t = KeyTemplate::parse("u/{user}/{yyyy}/{mm}/{dd}/{upload_id}-{filename}").unwrap();
         let key = t.render(&ctx(&user, Some(&f))).unwrap();
-        assert_eq!(key.as_str(), "u/42/2023/11/14/01J0000000000000000000000-Me.PNG");
+        assert_eq!(
+            key.as_str(),
+            "u/42/2023/11/14/01J0000000000000000000000-Me.PNG"
+        );
     }
 
     #[test]
@@ -267,20 +292,39 @@ mod tests {
             "avatars/{user}{uuid}",
             "{user}",
         ] {
-            assert_eq!(KeyTemplate::parse(bad), Err(TemplateError::NoUserPrefix), "{bad}");
+            assert_eq!(
+                KeyTemplate::parse(bad),
+                Err(TemplateError::NoUserPrefix),
+                "{bad}"
+            );
         }
         assert!(KeyTemplate::parse("{user}/{uuid}").is_ok());
     }
 
     #[test]
     fn rejects_malformed_templates() {
-        assert!(matches!(KeyTemplate::parse("a/{nope}/x"), Err(TemplateError::UnknownPlaceholder(_))));
+        assert!(matches!(
+            KeyTemplate::parse("a/{nope}/x"),
+            Err(TemplateError::UnknownPlaceholder(_))
+        ));
         assert_eq!(KeyTemplate::parse("a/{user"), Err(TemplateError::Unclosed));
         assert_eq!(KeyTemplate::parse("a/}x"), Err(TemplateError::StrayBrace));
-        assert!(matches!(KeyTemplate::parse("../{user}/{uuid}"), Err(TemplateError::BadLiteral(_))));
-        assert!(matches!(KeyTemplate::parse("/a/{user}/{uuid}"), Err(TemplateError::BadLiteral(_))));
-        assert!(matches!(KeyTemplate::parse("a//{user}/{uuid}"), Err(TemplateError::BadLiteral(_))));
-        assert_eq!(KeyTemplate::parse("a/{user}/"), Err(TemplateError::TrailingSlash));
+        assert!(matches!(
+            KeyTemplate::parse("../{user}/{uuid}"),
+            Err(TemplateError::BadLiteral(_))
+        ));
+        assert!(matches!(
+            KeyTemplate::parse("/a/{user}/{uuid}"),
+            Err(TemplateError::BadLiteral(_))
+        ));
+        assert!(matches!(
+            KeyTemplate::parse("a//{user}/{uuid}"),
+            Err(TemplateError::BadLiteral(_))
+        ));
+        assert_eq!(
+            KeyTemplate::parse("a/{user}/"),
+            Err(TemplateError::TrailingSlash)
+        );
     }
 
     #[test]

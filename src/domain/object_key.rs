@@ -131,7 +131,13 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_keys() {
-        for k in ["a", "avatars/42/x.png", "a/b/c.d", "中文/文件.txt", "a b/c+d=e"] {
+        for k in [
+            "a",
+            "avatars/42/x.png",
+            "a/b/c.d",
+            "中文/文件.txt",
+            "a b/c+d=e",
+        ] {
             assert!(ObjectKey::parse(k).is_ok(), "{k}");
         }
     }

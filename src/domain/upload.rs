@@ -117,7 +117,10 @@ impl UploadStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            UploadStatus::Completed | UploadStatus::Failed | UploadStatus::Aborted | UploadStatus::Expired
+            UploadStatus::Completed
+                | UploadStatus::Failed
+                | UploadStatus::Aborted
+                | UploadStatus::Expired
         )
     }
 }
@@ -175,7 +178,11 @@ pub struct UploadRecord {
     /// When the issued right stops working; past it an unfinished upload is `expired`.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed_at: Option<OffsetDateTime>,
 }
 
@@ -200,7 +207,12 @@ mod tests {
         let b = UploadId::new();
         assert!(a < b);
         assert!(UploadId::parse(a.as_str()).is_ok());
-        for bad in ["", "XYZ", "0123456789abcdef0123456789ABCDEF", "../../../../../../../../../../.."] {
+        for bad in [
+            "",
+            "XYZ",
+            "0123456789abcdef0123456789ABCDEF",
+            "../../../../../../../../../../..",
+        ] {
             assert!(UploadId::parse(bad).is_err(), "{bad}");
         }
     }

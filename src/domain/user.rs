@@ -76,7 +76,9 @@ pub fn encode_segment(s: &str) -> String {
     let only_dots = !s.is_empty() && s.bytes().all(|b| b == b'.');
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'-') || (b == b'.' && !only_dots);
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'@' | b'-')
+            || (b == b'.' && !only_dots);
         if keep {
             out.push(b as char);
         } else {

@@ -9,7 +9,10 @@ use subtle::ConstantTimeEq;
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi/openapi.yaml");
 
-pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &state.settings.metrics.bearer_token {
         let presented = req
             .headers()
@@ -17,7 +20,11 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        if !bool::from(presented.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+        if !bool::from(
+            presented
+                .as_bytes()
+                .ct_eq(expected.expose_secret().as_bytes()),
+        ) {
             return Err(if presented.is_empty() {
                 ApiError::MissingCredentials
             } else {

@@ -8,7 +8,7 @@ mod uploads;
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, Resource, web};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, web};
 
 /// `(method, path)` of every mounted route, in OpenAPI path syntax.
 pub type RouteTable = Vec<(Method, String)>;

@@ -12,7 +12,11 @@ const MAX_LIMIT: usize = 100;
 
 /// Loads a record the caller owns. Malformed ids, missing records and other users' records
 /// all answer the same 404, so ids cannot be probed.
-pub async fn load_own(state: &AppState, who: &AuthUser, id: &str) -> Result<UploadRecord, ApiError> {
+pub async fn load_own(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+) -> Result<UploadRecord, ApiError> {
     let not_found = || ApiError::NotFound("upload not found".into());
     let id = UploadId::parse(id).map_err(|_| not_found())?;
     match state.store.get_record(&id).await? {
@@ -58,15 +62,27 @@ pub async fn list(
         .transpose()?;
     let limit = params.limit.unwrap_or(20);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::InvalidQuery(format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::InvalidQuery(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
     }
     let cursor = params
         .cursor
-        .map(|c| UploadId::parse(&c).map_err(|_| ApiError::InvalidQuery("cursor is not one this service issued".into())))
+        .map(|c| {
+            UploadId::parse(&c)
+                .map_err(|_| ApiError::InvalidQuery("cursor is not one this service issued".into()))
+        })
         .transpose()?;
     let page = state
         .store
-        .list_records(&who.user, &ListQuery { status, limit, cursor })
+        .list_records(
+            &who.user,
+            &ListQuery {
+                status,
+                limit,
+                cursor,
+            },
+        )
         .await?;
     Ok(HttpResponse::Ok().json(ListBody {
         items: page.items,

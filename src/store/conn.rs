@@ -55,7 +55,7 @@ impl StoreConn {
                 builder = builder.username(u.clone());
             }
             if let Some(p) = &s.password {
-                builder = builder.password(p.expose_secret().to_string());
+                builder = builder.password(p.expose_secret());
             }
             Ok(StoreConn::Cluster {
                 client: Arc::new(builder.build()?),

@@ -32,7 +32,12 @@ impl Keys {
     }
 
     pub fn rate_limit(&self, user: &UserId, bucket: &str) -> String {
-        format!("{}:{{rl:{}}}:{}", self.prefix, user.as_segment(), encode_segment(bucket))
+        format!(
+            "{}:{{rl:{}}}:{}",
+            self.prefix,
+            user.as_segment(),
+            encode_segment(bucket)
+        )
     }
 
     /// Completion events for the application backend (a Redis Stream).

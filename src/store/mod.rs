@@ -34,7 +34,9 @@ impl From<StoreError> for crate::error::ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Timeout(_) => crate::error::ApiError::StoreUnavailable,
-            StoreError::Redis(ref r) if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() => {
+            StoreError::Redis(ref r)
+                if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() =>
+            {
                 tracing::warn!(error = %e, "redis unavailable");
                 crate::error::ApiError::StoreUnavailable
             }
@@ -65,6 +67,11 @@ impl Store {
             events_maxlen: settings.events_maxlen,
             metrics,
         })
+    }
+
+    /// Approximate cap on the upload-events stream (`XADD MAXLEN ~`).
+    pub fn events_maxlen(&self) -> u64 {
+        self.events_maxlen
     }
 
     pub fn keys(&self) -> &Keys {
@@ -99,7 +106,10 @@ impl Store {
             .with_label_values(&[operation])
             .observe(started.elapsed().as_secs_f64());
         if result.is_err() {
-            self.metrics.redis_errors_total.with_label_values(&[operation]).inc();
+            self.metrics
+                .redis_errors_total
+                .with_label_values(&[operation])
+                .inc();
         }
         result
     }

@@ -68,7 +68,10 @@ impl Store {
                 .await?
                 .is_some();
             if !created {
-                return Err(StoreError::Corrupt(format!("record {} already exists", rec.id)));
+                return Err(StoreError::Corrupt(format!(
+                    "record {} already exists",
+                    rec.id
+                )));
             }
             self.index_record(&mut c, rec).await
         })
@@ -87,7 +90,11 @@ impl Store {
             .await?;
         if !rec.status.is_final() {
             let _: () = c
-                .zadd(self.keys.deadlines(), rec.id.as_str(), rec.expires_at.unix_timestamp())
+                .zadd(
+                    self.keys.deadlines(),
+                    rec.id.as_str(),
+                    rec.expires_at.unix_timestamp(),
+                )
                 .await?;
         }
         Ok(())
@@ -97,7 +104,10 @@ impl Store {
         Ok(self.get_record_raw(id).await?.map(|(_, r)| r))
     }
 
-    async fn get_record_raw(&self, id: &UploadId) -> Result<Option<(String, UploadRecord)>, StoreError> {
+    async fn get_record_raw(
+        &self,
+        id: &UploadId,
+    ) -> Result<Option<(String, UploadRecord)>, StoreError> {
         self.run("get_record", async {
             let mut c = self.conn.get().await?;
             let json: Option<String> = c.get(self.keys.record(id)).await?;
@@ -123,7 +133,8 @@ impl Store {
                 return Ok(TransitionOutcome::Unchanged(old, extra));
             };
             new.updated_at = OffsetDateTime::now_utc();
-            let new_json = serde_json::to_string(&new).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let new_json =
+                serde_json::to_string(&new).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let swapped: i64 = self
                 .run("update_record", async {
                     let mut c = self.conn.get().await?;
@@ -147,7 +158,9 @@ impl Store {
                 return Ok(TransitionOutcome::Applied(new, extra));
             }
         }
-        Err(StoreError::Corrupt(format!("record {id} kept changing; gave up")))
+        Err(StoreError::Corrupt(format!(
+            "record {id} kept changing; gave up"
+        )))
     }
 
     /// The caller's uploads, newest first.
@@ -231,11 +244,21 @@ impl Store {
     }
 
     /// Ids of unfinished uploads whose deadline is at or before `now` (oldest first).
-    pub async fn due_uploads(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<UploadId>, StoreError> {
+    pub async fn due_uploads(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<UploadId>, StoreError> {
         self.run("due_uploads", async {
             let mut c = self.conn.get().await?;
             let ids: Vec<String> = c
-                .zrangebyscore_limit(self.keys.deadlines(), "-inf", now.unix_timestamp(), 0, limit as isize)
+                .zrangebyscore_limit(
+                    self.keys.deadlines(),
+                    "-inf",
+                    now.unix_timestamp(),
+                    0,
+                    limit as isize,
+                )
                 .await?;
             Ok(ids.iter().filter_map(|s| UploadId::parse(s).ok()).collect())
         })

@@ -22,10 +22,26 @@ async fn valid_hs256_and_rs256_tokens_and_api_keys_are_accepted() {
     let app = spawn_app().await;
     let hs = jwt_hs256(&claims_for("alice"));
     let rs = jwt_rs256(&claims_for("alice"));
-    assert_eq!(status_and_code(&app, list(&app).bearer_auth(hs)).await.0, 200);
-    assert_eq!(status_and_code(&app, list(&app).bearer_auth(rs)).await.0, 200);
-    assert_eq!(status_and_code(&app, list(&app).header("x-api-key", API_KEY)).await.0, 200);
-    assert_eq!(status_and_code(&app, list(&app).bearer_auth(API_KEY)).await.0, 200);
+    assert_eq!(
+        status_and_code(&app, list(&app).bearer_auth(hs)).await.0,
+        200
+    );
+    assert_eq!(
+        status_and_code(&app, list(&app).bearer_auth(rs)).await.0,
+        200
+    );
+    assert_eq!(
+        status_and_code(&app, list(&app).header("x-api-key", API_KEY))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        status_and_code(&app, list(&app).bearer_auth(API_KEY))
+            .await
+            .0,
+        200
+    );
 }
 
 #[tokio::test]
@@ -33,7 +49,12 @@ async fn a_request_without_credentials_gets_401_with_a_challenge() {
     let app = spawn_app().await;
     let resp = list(&app).send().await.unwrap();
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(
+        resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
     let (_, code, _) = error_code(resp).await;
     assert_eq!(code, "missing-credentials");
 }
@@ -82,22 +103,35 @@ async fn bad_tokens_are_rejected_with_stable_codes() {
         ("alg none", none, "invalid-token"),
         ("algorithm confusion", confused, "invalid-token"),
         ("object sub", jwt_hs256(&object_sub), "invalid-token"),
-        ("unknown api key", "not-a-key-we-know".to_string(), "unknown-api-key"),
+        (
+            "unknown api key",
+            "not-a-key-we-know".to_string(),
+            "unknown-api-key",
+        ),
     ];
     for (name, token, expected) in cases {
         let (status, code) = status_and_code(&app, list(&app).bearer_auth(&token)).await;
         assert_eq!((status, code.as_str()), (401, expected), "{name}");
     }
     // A numeric subject is a fine user id.
-    assert_eq!(status_and_code(&app, list(&app).bearer_auth(jwt_hs256(&numeric_sub))).await.0, 200);
+    assert_eq!(
+        status_and_code(&app, list(&app).bearer_auth(jwt_hs256(&numeric_sub)))
+            .await
+            .0,
+        200
+    );
 
     let (status, code) = status_and_code(&app, list(&app).header("x-api-key", "nope")).await;
     assert_eq!((status, code.as_str()), (401, "unknown-api-key"));
-    let (status, code) = status_and_code(&app, list(&app).header("authorization", "Basic YTpi")).await;
+    let (status, code) =
+        status_and_code(&app, list(&app).header("authorization", "Basic YTpi")).await;
     assert_eq!((status, code.as_str()), (401, "invalid-token"));
 
     let metrics = app.metrics_text().await;
-    assert!(metrics.contains("upload_gateway_auth_failures_total{reason=\"token-expired\"}"), "{metrics}");
+    assert!(
+        metrics.contains("upload_gateway_auth_failures_total{reason=\"token-expired\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -105,8 +139,14 @@ async fn the_user_claim_is_configurable() {
     let app = spawn_app_with(|raw| raw.auth.user_claim = "uid".into()).await;
     let mut claims = claims_for("ignored");
     claims["uid"] = json!("bob");
-    assert_eq!(status_and_code(&app, list(&app).bearer_auth(jwt_hs256(&claims))).await.0, 200);
-    let (status, code) = status_and_code(&app, list(&app).bearer_auth(jwt_hs256(&claims_for("x")))).await;
+    assert_eq!(
+        status_and_code(&app, list(&app).bearer_auth(jwt_hs256(&claims)))
+            .await
+            .0,
+        200
+    );
+    let (status, code) =
+        status_and_code(&app, list(&app).bearer_auth(jwt_hs256(&claims_for("x")))).await;
     assert_eq!((status, code.as_str()), (401, "invalid-token"));
 }
 
@@ -125,10 +165,15 @@ async fn the_rate_limit_is_shared_through_redis() {
         // per_minute=60 with burst=3: three go through at once, then one per second.
         match store.rate_limit(&user, bucket, 60, 3).await.unwrap() {
             upload_gateway::store::RateDecision::Allowed => allowed += 1,
-            upload_gateway::store::RateDecision::Limited { retry_after } => retry = Some(retry_after),
+            upload_gateway::store::RateDecision::Limited { retry_after } => {
+                retry = Some(retry_after)
+            }
         }
     }
     assert_eq!(allowed, 3);
     let retry = retry.unwrap();
-    assert!(retry > std::time::Duration::ZERO && retry <= std::time::Duration::from_secs(1), "{retry:?}");
+    assert!(
+        retry > std::time::Duration::ZERO && retry <= std::time::Duration::from_secs(1),
+        "{retry:?}"
+    );
 }

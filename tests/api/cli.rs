@@ -17,13 +17,25 @@ fn example() -> String {
 
 #[test]
 fn check_config_accepts_the_example() {
-    let out = gateway().args(["check-config", &example()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = gateway()
+        .args(["check-config", &example()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("config ok"));
 }
 
 fn failing(path: &std::path::Path, envs: &[(&str, &str)]) -> String {
-    let out = gateway().arg("check-config").arg(path).envs(envs.iter().copied()).output().unwrap();
+    let out = gateway()
+        .arg("check-config")
+        .arg(path)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -37,11 +49,18 @@ fn check_config_names_an_unknown_key_and_a_missing_secret() {
 
     let p = dir.path().join("unknown.toml");
     std::fs::write(&p, text.replace("[redis]\n", "[redis]\nhost = \"x\"\n")).unwrap();
-    assert_eq!(failing(&p, &[]), "config error: redis.host: unknown key (from TOML file "
-        .to_string() + &format!("`{}`)", p.display()));
+    assert_eq!(
+        failing(&p, &[]),
+        "config error: redis.host: unknown key (from TOML file ".to_string()
+            + &format!("`{}`)", p.display())
+    );
 
     let p = dir.path().join("nosecret.toml");
-    std::fs::write(&p, text.replace("access_key_secret = \"example-access-key-secret\"", "")).unwrap();
+    std::fs::write(
+        &p,
+        text.replace("access_key_secret = \"example-access-key-secret\"", ""),
+    )
+    .unwrap();
     assert_eq!(
         failing(&p, &[]),
         "config error: buckets.main.access_key_secret: missing secret: set buckets.main.access_key_secret or buckets.main.access_key_secret_file"
@@ -52,9 +71,15 @@ fn check_config_names_an_unknown_key_and_a_missing_secret() {
 fn environment_variables_override_the_file() {
     let p = std::path::PathBuf::from(example());
     let err = failing(&p, &[("UPLOAD_GATEWAY__SERVER__LISTEN", "not-an-address")]);
-    assert!(err.starts_with("config error: server.listen: not a socket address"), "{err}");
+    assert!(
+        err.starts_with("config error: server.listen: not a socket address"),
+        "{err}"
+    );
     let err = failing(&p, &[("UPLOAD_GATEWAY__REDIS__NOPE", "1")]);
-    assert!(err.starts_with("config error: redis.nope: unknown key"), "{err}");
+    assert!(
+        err.starts_with("config error: redis.nope: unknown key"),
+        "{err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
@@ -63,7 +88,10 @@ fn environment_variables_override_the_file() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = gateway()
         .args(["check-config", &example()])
-        .env("UPLOAD_GATEWAY__BUCKETS__MAIN__ACCESS_KEY_SECRET_FILE", &secret)
+        .env(
+            "UPLOAD_GATEWAY__BUCKETS__MAIN__ACCESS_KEY_SECRET_FILE",
+            &secret,
+        )
         .output()
         .unwrap();
     // Both the file's inline secret and the _FILE variable are set: refused, by name.

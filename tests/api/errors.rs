@@ -4,16 +4,27 @@ use reqwest::Method;
 #[tokio::test]
 async fn unknown_routes_and_methods_get_json_errors() {
     let app = spawn_app().await;
-    let (status, code, _) = error_code(app.request(Method::GET, "/nope").send().await.unwrap()).await;
+    let (status, code, _) =
+        error_code(app.request(Method::GET, "/nope").send().await.unwrap()).await;
     assert_eq!((status, code.as_str()), (404, "route-not-found"));
-    let (status, code, _) = error_code(app.request(Method::DELETE, "/healthz").send().await.unwrap()).await;
+    let (status, code, _) = error_code(
+        app.request(Method::DELETE, "/healthz")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, code.as_str()), (405, "method-not-allowed"));
 }
 
 #[tokio::test]
 async fn every_error_answer_is_json_with_code_and_message() {
     let app = spawn_app().await;
-    let resp = app.request(Method::GET, "/v1/uploads").send().await.unwrap();
+    let resp = app
+        .request(Method::GET, "/v1/uploads")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["content-type"], "application/json");
     assert!(resp.headers().contains_key("x-request-id"));
     let (status, code, message) = error_code(resp).await;

@@ -7,7 +7,13 @@ async fn healthz_answers_ok_with_a_request_id() {
     let app = spawn_app().await;
     let resp = app.request(Method::GET, "/healthz").send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    let id = resp.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(id.len(), 32);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "ok");
@@ -51,7 +57,14 @@ async fn readiness_follows_redis_down_and_back() {
     assert_eq!(code, "not-ready");
     assert!(message.contains("redis"), "{message}");
     // Liveness is not readiness: the process itself is fine.
-    assert_eq!(app.request(Method::GET, "/healthz").send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.request(Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     redis.restart();
     let back = eventually(Duration::from_secs(10), || async {
@@ -67,8 +80,13 @@ async fn the_app_starts_while_redis_is_down() {
     let app = spawn_app_on(&format!("redis://127.0.0.1:{port}"), |_| {}).await;
     let resp = app.request(Method::GET, "/readyz").send().await.unwrap();
     assert_eq!(resp.status(), 503);
-    let resp = app.get_upload("alice", "0123456789abcdef0123456789abcdef").await;
+    let resp = app
+        .get_upload("alice", "0123456789abcdef0123456789abcdef")
+        .await;
     let (status, code, message) = error_code(resp).await;
     assert_eq!((status, code.as_str()), (503, "store-unavailable"));
-    assert!(!message.contains(&port.to_string()), "5xx must not leak internals: {message}");
+    assert!(
+        !message.contains(&port.to_string()),
+        "5xx must not leak internals: {message}"
+    );
 }

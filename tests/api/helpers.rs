@@ -1,3 +1,6 @@
+// Shared by every test module; not each module uses every helper.
+#![allow(dead_code)]
+
 //! Test harness: a real `redis-server` on a free loopback port (one per test binary, plus
 //! private ones for tests that stop Redis), and the real gateway on port 0 against it.
 
@@ -39,7 +42,11 @@ pub fn fixtures() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ---------------------------------------------------------------- logs
@@ -57,7 +64,8 @@ fn init_logs() {
         // Debug level: the secret check should see everything the service could ever print.
         if std::env::var_os("TEST_LOG").is_some() {
             use tracing_subscriber::fmt::writer::MakeWriterExt;
-            upload_gateway::telemetry::init(LogFormat::Json, "debug", file.and(std::io::stdout)).unwrap();
+            upload_gateway::telemetry::init(LogFormat::Json, "debug", file.and(std::io::stdout))
+                .unwrap();
         } else {
             upload_gateway::telemetry::init(LogFormat::Json, "debug", file).unwrap();
         }
@@ -75,11 +83,12 @@ pub struct RedisServer {
     extra_args: Vec<String>,
 }
 
-fn spawner() -> &'static Mutex<mpsc::Sender<(Command, mpsc::Sender<std::io::Result<Child>>)>> {
-    static SPAWNER: OnceLock<Mutex<mpsc::Sender<(Command, mpsc::Sender<std::io::Result<Child>>)>>> =
-        OnceLock::new();
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+fn spawner() -> &'static Mutex<mpsc::Sender<SpawnRequest>> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<(Command, mpsc::Sender<std::io::Result<Child>>)>();
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
         std::thread::spawn(move || {
             for (mut cmd, reply) in rx {
                 use std::os::unix::process::CommandExt;
@@ -123,12 +132,19 @@ impl RedisServer {
 
     fn launch(&self) {
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", ""])
-            .args(["--appendonly", "no", "--dir"])
-            .arg(self.dir.path())
-            .args(&self.extra_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &self.port.to_string(),
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no", "--dir"])
+        .arg(self.dir.path())
+        .args(&self.extra_args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         let child = spawn_tied(cmd);
         *self.child.lock().unwrap() = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -138,7 +154,10 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server did not start on port {} (is redis-server installed? run scripts/test.sh)", self.port);
+        panic!(
+            "redis-server did not start on port {} (is redis-server installed? run scripts/test.sh)",
+            self.port
+        );
     }
 
     pub fn url(&self) -> String {
@@ -302,6 +321,7 @@ pub async fn spawn_app_on(redis_url: &str, customise: impl FnOnce(&mut RawSettin
         port,
         client: upload_gateway::http_client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(20))
             .build()
             .unwrap(),
         prefix,
@@ -369,15 +389,27 @@ impl TestApp {
     }
 
     pub async fn get_upload(&self, user: &str, id: &str) -> Response {
-        self.as_user(user, Method::GET, &format!("/v1/uploads/{id}")).send().await.unwrap()
+        self.as_user(user, Method::GET, &format!("/v1/uploads/{id}"))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn list_uploads(&self, user: &str, query: &str) -> Response {
-        self.as_user(user, Method::GET, &format!("/v1/uploads{query}")).send().await.unwrap()
+        self.as_user(user, Method::GET, &format!("/v1/uploads{query}"))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn metrics_text(&self) -> String {
-        self.request(Method::GET, "/metrics").send().await.unwrap().text().await.unwrap()
+        self.request(Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub fn store(&self) -> &upload_gateway::store::Store {
@@ -390,7 +422,10 @@ pub async fn error_code(resp: Response) -> (u16, String, String) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.expect("error bodies are JSON");
     let code = body["code"].as_str().expect("error has a code").to_string();
-    let message = body["message"].as_str().expect("error has a message").to_string();
+    let message = body["message"]
+        .as_str()
+        .expect("error has a message")
+        .to_string();
     assert!(!message.is_empty());
     (status, code, message)
 }

@@ -6,8 +6,12 @@ async fn metrics_carry_the_documented_names_and_route_patterns() {
     let app = spawn_app().await;
     app.request(Method::GET, "/healthz").send().await.unwrap();
     app.request(Method::GET, "/readyz").send().await.unwrap();
-    app.get_upload("erin", "0123456789abcdef0123456789abcdef").await;
-    app.request(Method::GET, "/v1/uploads").send().await.unwrap();
+    app.get_upload("erin", "0123456789abcdef0123456789abcdef")
+        .await;
+    app.request(Method::GET, "/v1/uploads")
+        .send()
+        .await
+        .unwrap();
 
     let text = app.metrics_text().await;
     for name in [
@@ -19,7 +23,12 @@ async fn metrics_carry_the_documented_names_and_route_patterns() {
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
-    assert!(text.contains(r#"upload_gateway_http_requests_total{method="GET",route="/healthz",status="200"}"#), "{text}");
+    assert!(
+        text.contains(
+            r#"upload_gateway_http_requests_total{method="GET",route="/healthz",status="200"}"#
+        ),
+        "{text}"
+    );
     // Route patterns, never raw paths with ids in them.
     assert!(text.contains(r#"route="/v1/uploads/{id}""#), "{text}");
     assert!(!text.contains("0123456789abcdef0123456789abcdef"), "{text}");
@@ -28,12 +37,25 @@ async fn metrics_carry_the_documented_names_and_route_patterns() {
 
 #[tokio::test]
 async fn metrics_can_require_a_bearer_token() {
-    let app = spawn_app_with(|raw| raw.metrics.bearer_token = Some("scrape-token-123".to_string().into())).await;
+    let app = spawn_app_with(|raw| {
+        raw.metrics.bearer_token = Some("scrape-token-123".to_string().into())
+    })
+    .await;
     let resp = app.request(Method::GET, "/metrics").send().await.unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = app.request(Method::GET, "/metrics").bearer_auth("wrong").send().await.unwrap();
+    let resp = app
+        .request(Method::GET, "/metrics")
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = app.request(Method::GET, "/metrics").bearer_auth("scrape-token-123").send().await.unwrap();
+    let resp = app
+        .request(Method::GET, "/metrics")
+        .bearer_auth("scrape-token-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
 }
 

@@ -60,35 +60,89 @@ async fn listing_filters_by_status_and_pages_with_a_cursor() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for i in 0..7 {
-        let status = if i % 2 == 0 { UploadStatus::Completed } else { UploadStatus::Issued };
+        let status = if i % 2 == 0 {
+            UploadStatus::Completed
+        } else {
+            UploadStatus::Issued
+        };
         let rec = record("carol", status);
         app.store().create_record(&rec).await.unwrap();
         ids.push(rec.id);
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    app.store().create_record(&record("dave", UploadStatus::Completed)).await.unwrap();
+    app.store()
+        .create_record(&record("dave", UploadStatus::Completed))
+        .await
+        .unwrap();
 
-    let body: Value = app.list_uploads("carol", "?limit=3").await.json().await.unwrap();
-    let page1: Vec<&str> = body["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(page1, vec![ids[6].as_str(), ids[5].as_str(), ids[4].as_str()], "newest first");
+    let body: Value = app
+        .list_uploads("carol", "?limit=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page1: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        page1,
+        vec![ids[6].as_str(), ids[5].as_str(), ids[4].as_str()],
+        "newest first"
+    );
     let cursor = body["next_cursor"].as_str().unwrap().to_string();
 
-    let body: Value = app.list_uploads("carol", &format!("?limit=3&cursor={cursor}")).await.json().await.unwrap();
-    let page2: Vec<&str> = body["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(page2, vec![ids[3].as_str(), ids[2].as_str(), ids[1].as_str()]);
+    let body: Value = app
+        .list_uploads("carol", &format!("?limit=3&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let page2: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        page2,
+        vec![ids[3].as_str(), ids[2].as_str(), ids[1].as_str()]
+    );
 
-    let body: Value = app.list_uploads("carol", "?status=completed&limit=10").await.json().await.unwrap();
+    let body: Value = app
+        .list_uploads("carol", "?status=completed&limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
     let items = body["items"].as_array().unwrap();
     assert_eq!(items.len(), 4);
-    assert!(items.iter().all(|r| r["status"] == "completed" && r["user"] == "carol"));
+    assert!(
+        items
+            .iter()
+            .all(|r| r["status"] == "completed" && r["user"] == "carol")
+    );
     assert!(body["next_cursor"].is_null());
 }
 
 #[tokio::test]
 async fn bad_list_parameters_are_explained() {
     let app = spawn_app().await;
-    for q in ["?status=done", "?limit=0", "?limit=1000", "?limit=abc", "?cursor=nope", "?colour=red"] {
+    for q in [
+        "?status=done",
+        "?limit=0",
+        "?limit=1000",
+        "?limit=abc",
+        "?cursor=nope",
+        "?colour=red",
+    ] {
         let (status, code, message) = error_code(app.list_uploads("carol", q).await).await;
-        assert_eq!((status, code.as_str()), (400, "invalid-query"), "{q}: {message}");
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "invalid-query"),
+            "{q}: {message}"
+        );
     }
 }
