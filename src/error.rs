@@ -90,6 +90,10 @@ pub enum ApiError {
     StoreUnavailable,
     #[error("the service is not ready: {0}")]
     NotReady(String),
+    #[error("{0} did not answer in time; retry shortly")]
+    UpstreamTimeout(&'static str),
+    #[error("{service} could not serve the request; retry shortly")]
+    UpstreamFailed { service: &'static str, detail: String },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -126,6 +130,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::StoreUnavailable => "store-unavailable",
             ApiError::NotReady(_) => "not-ready",
+            ApiError::UpstreamTimeout(_) => "upstream-timeout",
+            ApiError::UpstreamFailed { .. } => "upstream-failed",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -166,6 +172,8 @@ impl ApiError {
         "rate-limited",
         "store-unavailable",
         "not-ready",
+        "upstream-timeout",
+        "upstream-failed",
         "internal",
     ];
 }
@@ -196,13 +204,17 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if let ApiError::UpstreamFailed { detail, .. } = self {
+            tracing::error!(code = self.code(), error = %self, detail = %detail, "request failed");
+        } else if status.is_server_error() {
             // The cause goes to the log, inside the request span that carries the request id.
             tracing::error!(code = self.code(), error = %ErrorChain(self), "request failed");
         } else {

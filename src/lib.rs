@@ -4,12 +4,14 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod callbacks;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http_client;
 pub mod metrics;
+pub mod providers;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -1,0 +1,51 @@
+//! Percent-encoding sets the cloud signers share. Kept in one place: a single wrong byte in
+//! one of these sets is a SignatureDoesNotMatch that only shows for some object keys.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// RFC 3986 unreserved characters stay; everything else becomes `%XX` (upper-case hex).
+pub const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// As [`UNRESERVED`], but `/` stays: object-key paths.
+pub const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
+
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+pub fn encode_path(s: &str) -> String {
+    utf8_percent_encode(s, PATH).to_string()
+}
+
+/// `k=v&k=v` with every key and value encoded; a key with an empty value is written bare
+/// only when `bare_empty` is set.
+pub fn query_string(params: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (k, v) in params {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&encode(k));
+        if !v.is_empty() {
+            out.push('=');
+            out.push_str(&encode(v));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreserved_set_matches_rfc3986() {
+        assert_eq!(encode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(encode("a b*c/d+e=f:g"), "a%20b%2Ac%2Fd%2Be%3Df%3Ag");
+        assert_eq!(encode_path("x/y z/ä"), "x/y%20z/%C3%A4");
+    }
+}

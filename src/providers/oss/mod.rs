@@ -1,0 +1,260 @@
+//! Alibaba Cloud OSS (and OSS-compatible stores).
+
+pub mod callback_params;
+pub mod location;
+pub mod post_policy;
+pub mod presign;
+pub mod sign_v1;
+pub mod sign_v4;
+pub mod sts;
+#[cfg(test)]
+mod vector_tests;
+
+use super::{
+    CallbackRequest, CredentialIssuer, FormContentType, FormRequest, FormSigner, ObjectOp, Provider,
+    ScopedCredentials, SignedForm, SignedUrl, SigningCredentials, UpstreamError, UrlRequest,
+};
+use crate::config::{BucketSettings, CallbackSettings, SignatureVersion};
+use callback_params::CallbackSpec;
+use futures_util::future::BoxFuture;
+use location::BucketLocation;
+use presign::{Credentials, PresignInput};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+pub struct OssProvider {
+    bucket: Arc<BucketSettings>,
+    location: BucketLocation,
+    callback_url: String,
+    callback_host: Option<String>,
+    callback_sni: bool,
+    http: reqwest::Client,
+}
+
+impl OssProvider {
+    pub fn new(bucket: Arc<BucketSettings>, callbacks: &CallbackSettings, http: reqwest::Client) -> Self {
+        OssProvider {
+            location: BucketLocation::from_settings(&bucket),
+            bucket,
+            callback_url: callbacks.url.to_string(),
+            callback_host: callbacks.callback_host.clone(),
+            callback_sni: callbacks.callback_sni,
+            http,
+        }
+    }
+
+    fn spec<'a>(&'a self, cb: &'a CallbackRequest, names: &'a [String]) -> CallbackSpec<'a> {
+        CallbackSpec {
+            url: &self.callback_url,
+            host: self.callback_host.as_deref(),
+            sni: self.callback_sni,
+            body_type: cb.body_type,
+            image_info: cb.image_info,
+            var_names: names,
+        }
+    }
+
+    fn encoded_callback(&self, cb: &CallbackRequest) -> (String, String) {
+        let names: Vec<String> = cb.vars.iter().map(|(k, _)| k.clone()).collect();
+        (
+            callback_params::encode_callback(&self.spec(cb, &names)),
+            callback_params::encode_vars(&cb.vars),
+        )
+    }
+
+    fn own_credentials(&self) -> Credentials<'_> {
+        Credentials {
+            access_key_id: &self.bucket.access_key_id,
+            access_key_secret: self.bucket.access_key_secret.expose_secret(),
+            security_token: None,
+        }
+    }
+}
+
+fn to_creds<'a>(c: &'a SigningCredentials<'a>) -> Credentials<'a> {
+    Credentials {
+        access_key_id: c.access_key_id,
+        access_key_secret: c.access_key_secret,
+        security_token: c.security_token,
+    }
+}
+
+impl Provider for OssProvider {
+    fn kind(&self) -> &'static str {
+        "oss"
+    }
+
+    fn settings(&self) -> &BucketSettings {
+        &self.bucket
+    }
+
+    fn endpoint(&self) -> String {
+        self.bucket.endpoint.as_str().trim_end_matches('/').to_string()
+    }
+
+    fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl {
+        let (method, mut params): (&'static str, Vec<(String, String)>) = match &req.op {
+            ObjectOp::Put => ("PUT", vec![]),
+            ObjectOp::Append { position } => (
+                "POST",
+                vec![("append".into(), String::new()), ("position".into(), position.to_string())],
+            ),
+            ObjectOp::UploadPart { upload_id, part_number } => (
+                "PUT",
+                vec![
+                    ("partNumber".into(), part_number.to_string()),
+                    ("uploadId".into(), upload_id.clone()),
+                ],
+            ),
+        };
+        if let Some(cb) = req.callback {
+            let (callback, vars) = self.encoded_callback(cb);
+            params.push(("callback".into(), callback));
+            params.push(("callback-var".into(), vars));
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if let Some(ct) = req.content_type {
+            headers.push(("Content-Type".into(), ct.into()));
+        }
+        if let Some(md5) = req.content_md5 {
+            headers.push(("Content-MD5".into(), md5.into()));
+        }
+        let mut additional = Vec::new();
+        if let (Some(len), SignatureVersion::V4) = (req.content_length, self.bucket.signature_version) {
+            headers.push(("Content-Length".into(), len.to_string()));
+            additional.push("content-length".to_string());
+        }
+        let input = PresignInput {
+            method,
+            key: req.key,
+            headers: &headers,
+            additional_headers: &additional,
+            params: &params,
+            now: req.now,
+            expires_in: req.expires_in,
+        };
+        let creds = creds.map(to_creds).unwrap_or_else(|| self.own_credentials());
+        let signed = match self.bucket.signature_version {
+            SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
+            SignatureVersion::V4 => sign_v4::presign(&self.location, &self.bucket.region, creds, &input),
+        };
+        SignedUrl {
+            method,
+            url: signed.url,
+            headers,
+            expires_at: signed.expires_at,
+        }
+    }
+
+    fn callback_params(&self, cb: &CallbackRequest) -> Option<Vec<(String, String)>> {
+        let (callback, vars) = self.encoded_callback(cb);
+        Some(vec![("callback".into(), callback), ("callback-var".into(), vars)])
+    }
+
+    fn supports_append(&self) -> bool {
+        true
+    }
+
+    fn forms(&self) -> Option<&dyn FormSigner> {
+        Some(self)
+    }
+
+    fn credentials(&self) -> Option<&dyn CredentialIssuer> {
+        self.bucket.sts.as_ref().map(|_| self as &dyn CredentialIssuer)
+    }
+}
+
+impl FormSigner for OssProvider {
+    fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm {
+        let mut fields: Vec<(String, String)> = vec![("success_action_status".into(), "200".into())];
+        if let FormContentType::Exact(ct) = req.content_type {
+            fields.push(("Content-Type".into(), ct.into()));
+        }
+        if let Some(cb) = req.callback {
+            let names: Vec<String> = cb.vars.iter().map(|(k, _)| k.clone()).collect();
+            fields.push(("callback".into(), callback_params::encode_callback(&self.spec(cb, &names))));
+            for (k, v) in &cb.vars {
+                fields.push((format!("x:{k}"), v.clone()));
+            }
+        }
+        let expiration = req.now + Duration::from_secs(req.expires_in);
+        let input = post_policy::PolicyInput {
+            bucket: &self.bucket.bucket,
+            key: if req.key_is_prefix {
+                post_policy::KeyCondition::StartsWith(req.key)
+            } else {
+                post_policy::KeyCondition::Exact(req.key)
+            },
+            content_type: match req.content_type {
+                FormContentType::Exact(ct) => post_policy::ContentTypeCondition::Exact(ct),
+                FormContentType::StartsWith(p) => post_policy::ContentTypeCondition::StartsWith(p),
+                FormContentType::Any => post_policy::ContentTypeCondition::Any,
+            },
+            min_size: req.min_size,
+            max_size: req.max_size,
+            fields: &fields,
+            expiration,
+        };
+        let creds = req.credentials.as_ref().map(to_creds).unwrap_or_else(|| self.own_credentials());
+        let signed = post_policy::sign(self.bucket.signature_version, &self.bucket.region, creds, &input, req.now);
+        let mut out = Vec::with_capacity(signed.fields.len() + 1);
+        if !req.key_is_prefix {
+            out.push(("key".to_string(), req.key.to_string()));
+        }
+        out.extend(signed.fields);
+        SignedForm {
+            url: self.location.bucket_url(),
+            fields: out,
+            expires_at: expiration,
+        }
+    }
+}
+
+impl CredentialIssuer for OssProvider {
+    fn issue<'a>(
+        &'a self,
+        prefix: &'a str,
+        session: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>> {
+        Box::pin(async move {
+            let sts_settings = self.bucket.sts.as_ref().ok_or(UpstreamError::Failed {
+                service: "STS",
+                class: "not-configured",
+                detail: "no [buckets.*.sts] section".into(),
+            })?;
+            let policy = sts::inline_policy(&self.bucket.bucket, prefix);
+            let nonce = uuid::Uuid::new_v4().to_string();
+            let params = sts::signed_params(
+                &sts::AssumeRoleInput {
+                    access_key_id: &sts_settings.access_key_id,
+                    role_arn: &sts_settings.role_arn,
+                    session_name: session,
+                    duration_secs: sts_settings.duration.as_secs(),
+                    policy: &policy,
+                    now,
+                    nonce: &nonce,
+                },
+                sts_settings.access_key_secret.expose_secret(),
+            );
+            let creds = sts::assume_role(&self.http, &sts_settings.endpoint, sts_settings.timeout, &params)
+                .await
+                .map_err(|e| match e {
+                    sts::StsError::Timeout(_) => UpstreamError::Timeout { service: "STS" },
+                    other => UpstreamError::Failed {
+                        service: "STS",
+                        class: other.class(),
+                        detail: other.to_string(),
+                    },
+                })?;
+            Ok(ScopedCredentials {
+                access_key_id: creds.access_key_id,
+                access_key_secret: creds.access_key_secret,
+                security_token: creds.security_token,
+                expiration: creds.expiration,
+            })
+        })
+    }
+}
