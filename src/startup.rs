@@ -47,10 +47,16 @@ impl Application {
         let auth = web::Data::new(
             Authenticator::new(&settings.auth, metrics.clone()).map_err(StartupError)?,
         );
+        let http = crate::http_client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .map_err(|e| StartupError::from_display("http client", e))?;
         let state = web::Data::new(AppState {
+            providers: crate::providers::Providers::from_settings(&settings, &http),
             settings: settings.clone(),
             store,
             metrics: metrics.clone(),
+            grants: crate::grants::cache(),
         });
 
         let listener = TcpListener::bind(settings.listen).map_err(|e| {

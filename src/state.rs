@@ -4,6 +4,7 @@ use crate::auth::AuthUser;
 use crate::config::{Profile, Settings};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::providers::Providers;
 use crate::store::{RateDecision, Store};
 use std::sync::Arc;
 
@@ -11,6 +12,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    pub providers: Providers,
+    pub grants: moka::future::Cache<(String, String), Arc<crate::grants::Grant>>,
 }
 
 impl AppState {

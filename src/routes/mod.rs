@@ -3,7 +3,8 @@
 
 mod health;
 mod meta;
-mod uploads;
+mod rights;
+pub(crate) mod uploads;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -93,6 +94,12 @@ pub fn router(state: &AppState) -> Router {
     }
     r.get("/openapi.yaml", meta::openapi_yaml);
 
+    // Fixed paths before `/v1/uploads/{id}`: the first matching path wins.
+    r.post("/v1/uploads/presign", rights::presign);
+    r.post("/v1/uploads/append", rights::append);
+    r.post("/v1/uploads/form", rights::form);
+    r.post("/v1/credentials", rights::credentials);
+    r.get("/v1/credentials/oss-sdk", rights::oss_sdk);
     r.get("/v1/uploads", uploads::list);
     r.get("/v1/uploads/{id}", uploads::get);
     r

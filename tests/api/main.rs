@@ -9,4 +9,6 @@ mod health;
 mod logs;
 mod metrics;
 mod openapi;
+mod rights;
+mod sts_standin;
 mod uploads;
