@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod callbacks;
 pub mod cli;
+mod cli_sign;
 pub mod config;
 pub mod domain;
 pub mod error;
