@@ -35,7 +35,7 @@ enum Command {
     HashApiKey,
     /// Presign a request as the gateway would (debugging SignatureDoesNotMatch).
     #[command(subcommand)]
-    Sign(crate::cli_sign::SignCommand),
+    Sign(Box<crate::cli_sign::SignCommand>),
 }
 
 pub fn run() -> ExitCode {
@@ -43,7 +43,7 @@ pub fn run() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
         Command::CheckConfig { path } => check_config(path.or(cli.config)),
-        Command::Sign(cmd) => crate::cli_sign::run(cmd),
+        Command::Sign(cmd) => crate::cli_sign::run(*cmd),
         Command::HashApiKey => {
             let mut key = String::new();
             if std::io::stdin().read_to_string(&mut key).is_err() {

@@ -89,8 +89,11 @@ pub fn run(cmd: SignCommand) -> ExitCode {
 
 fn sign_oss(a: OssSign) -> Result<(), String> {
     let id = std::env::var("OSS_ACCESS_KEY_ID").map_err(|_| "set OSS_ACCESS_KEY_ID".to_string())?;
-    let secret = std::env::var("OSS_ACCESS_KEY_SECRET").map_err(|_| "set OSS_ACCESS_KEY_SECRET".to_string())?;
-    let mut now_unix = a.now.unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+    let secret = std::env::var("OSS_ACCESS_KEY_SECRET")
+        .map_err(|_| "set OSS_ACCESS_KEY_SECRET".to_string())?;
+    let mut now_unix = a
+        .now
+        .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
     if let (Some(at), None, Version::V1) = (a.expires_at, a.now, a.signature_version) {
         // V1 signs only the absolute expiry, so a past one (reproducing an old URL) is fine.
         if at < now_unix {
@@ -100,7 +103,9 @@ fn sign_oss(a: OssSign) -> Result<(), String> {
     }
     let now = OffsetDateTime::from_unix_timestamp(now_unix).map_err(|e| format!("--now: {e}"))?;
     let expires_in = match (a.expires_at, a.expires_in) {
-        (Some(at), None) => u64::try_from(at - now_unix).map_err(|_| "--expires-at is before --now".to_string())?,
+        (Some(at), None) => {
+            u64::try_from(at - now_unix).map_err(|_| "--expires-at is before --now".to_string())?
+        }
         (None, Some(secs)) => secs,
         _ => return Err("give --expires-at or --expires-in".into()),
     };
@@ -113,7 +118,9 @@ fn sign_oss(a: OssSign) -> Result<(), String> {
         headers.push(("Content-MD5".into(), md5));
     }
     for h in &a.headers {
-        let (name, value) = h.split_once(':').ok_or_else(|| format!("--header '{h}': expected 'name: value'"))?;
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--header '{h}': expected 'name: value'"))?;
         headers.push((name.trim().to_string(), value.trim_start().to_string()));
     }
     let params: Vec<(String, String)> = a

@@ -93,7 +93,10 @@ pub enum ApiError {
     #[error("{0} did not answer in time; retry shortly")]
     UpstreamTimeout(&'static str),
     #[error("{service} could not serve the request; retry shortly")]
-    UpstreamFailed { service: &'static str, detail: String },
+    UpstreamFailed {
+        service: &'static str,
+        detail: String,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -55,10 +55,17 @@ fn session_name(who: &AuthUser) -> String {
     format!("ugw-{}", hex::encode(&h[..12]))
 }
 
-pub async fn get(state: &AppState, who: &AuthUser, profile: &Arc<Profile>) -> Result<Arc<Grant>, ApiError> {
+pub async fn get(
+    state: &AppState,
+    who: &AuthUser,
+    profile: &Arc<Profile>,
+) -> Result<Arc<Grant>, ApiError> {
     let provider = rights::provider_for(state, profile)?;
     if provider.credentials().is_none() {
-        return Err(ApiError::KindNotAllowed { profile: profile.name.clone(), kind: "sts" });
+        return Err(ApiError::KindNotAllowed {
+            profile: profile.name.clone(),
+            kind: "sts",
+        });
     }
     let missed = AtomicBool::new(false);
     let key = (who.user.as_str().to_string(), profile.name.clone());
@@ -69,20 +76,35 @@ pub async fn get(state: &AppState, who: &AuthUser, profile: &Arc<Profile>) -> Re
             issue(state, who, profile).await.map(Arc::new)
         })
         .await;
-    let label = if missed.load(Ordering::Relaxed) { "miss" } else { "hit" };
-    state.metrics.sts_cache_total.with_label_values(&[label]).inc();
+    let label = if missed.load(Ordering::Relaxed) {
+        "miss"
+    } else {
+        "hit"
+    };
+    state
+        .metrics
+        .sts_cache_total
+        .with_label_values(&[label])
+        .inc();
     result.map_err(|e: Arc<ApiError>| {
         Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
             // Waiters that shared a failed call get the same answer.
             ApiError::UpstreamTimeout(s) => ApiError::UpstreamTimeout(s),
-            ApiError::UpstreamFailed { service, detail } => ApiError::UpstreamFailed { service, detail: detail.clone() },
+            ApiError::UpstreamFailed { service, detail } => ApiError::UpstreamFailed {
+                service,
+                detail: detail.clone(),
+            },
             ApiError::StoreUnavailable => ApiError::StoreUnavailable,
             other => ApiError::internal(other.to_string()),
         })
     })
 }
 
-async fn issue(state: &AppState, who: &AuthUser, profile: &Arc<Profile>) -> Result<Grant, ApiError> {
+async fn issue(
+    state: &AppState,
+    who: &AuthUser,
+    profile: &Arc<Profile>,
+) -> Result<Grant, ApiError> {
     let provider = rights::provider_for(state, profile)?;
     let issuer = provider.credentials().expect("checked by the caller");
     let prefix = profile.template.prefix_for(&who.user);
@@ -97,19 +119,32 @@ async fn issue(state: &AppState, who: &AuthUser, profile: &Arc<Profile>) -> Resu
         .with_label_values(&[provider.kind()])
         .observe(started.elapsed().as_secs_f64());
     let credentials = outcome.inspect_err(|e| {
-        state.metrics.sts_errors_total.with_label_values(&[provider.kind(), e.class()]).inc();
+        state
+            .metrics
+            .sts_errors_total
+            .with_label_values(&[provider.kind(), e.class()])
+            .inc();
     })?;
 
     let callback_params = if profile.callback {
         let t = ticket::issue(
             state.settings.ticket_secret.expose_secret().as_bytes(),
             who.user.as_str(),
-            &TicketScope::Prefix { grant_id: id.as_str(), prefix: prefix.as_str() },
+            &TicketScope::Prefix {
+                grant_id: id.as_str(),
+                prefix: prefix.as_str(),
+            },
         );
         let cb = CallbackRequest {
             body_type: profile.callback_body_type,
-            image_info: profile.content_types.iter().any(|p| p.to_string().starts_with("image/")),
-            vars: vec![("grant_id".into(), id.as_str().to_string()), ("ticket".into(), t)],
+            image_info: profile
+                .content_types
+                .iter()
+                .any(|p| p.to_string().starts_with("image/")),
+            vars: vec![
+                ("grant_id".into(), id.as_str().to_string()),
+                ("ticket".into(), t),
+            ],
         };
         rights::check_callback_size(provider.as_ref(), &cb)?;
         provider.callback_params(&cb).unwrap_or_default()
@@ -142,5 +177,10 @@ async fn issue(state: &AppState, who: &AuthUser, profile: &Arc<Profile>) -> Resu
         completed_at: None,
     };
     state.store.create_record(&record).await?;
-    Ok(Grant { id, prefix: prefix.as_str().to_string(), credentials, callback_params })
+    Ok(Grant {
+        id,
+        prefix: prefix.as_str().to_string(),
+        credentials,
+        callback_params,
+    })
 }

@@ -37,7 +37,8 @@ pub fn require_kind(profile: &Profile, kind: UploadKind) -> Result<(), ApiError>
 }
 
 pub fn check_content_type(profile: &Profile, raw: &str) -> Result<ContentType, ApiError> {
-    let ct = ContentType::parse(raw).map_err(|e| ApiError::InvalidArgument(format!("content_type: {e}")))?;
+    let ct = ContentType::parse(raw)
+        .map_err(|e| ApiError::InvalidArgument(format!("content_type: {e}")))?;
     if profile.content_types.iter().any(|p| p.matches(&ct)) {
         Ok(ct)
     } else {
@@ -56,24 +57,37 @@ pub fn check_content_type(profile: &Profile, raw: &str) -> Result<ContentType, A
 
 pub fn check_size(profile: &Profile, size: u64) -> Result<(), ApiError> {
     if size > profile.max_size {
-        return Err(ApiError::SizeTooLarge { size, max: profile.max_size, profile: profile.name.clone() });
+        return Err(ApiError::SizeTooLarge {
+            size,
+            max: profile.max_size,
+            profile: profile.name.clone(),
+        });
     }
     if size < profile.min_size {
-        return Err(ApiError::SizeTooSmall { size, min: profile.min_size, profile: profile.name.clone() });
+        return Err(ApiError::SizeTooSmall {
+            size,
+            min: profile.min_size,
+            profile: profile.name.clone(),
+        });
     }
     Ok(())
 }
 
 /// Client-supplied callback variables: lower-case names, bounded in number and size.
-pub fn check_vars(vars: Option<BTreeMap<String, String>>) -> Result<BTreeMap<String, String>, ApiError> {
+pub fn check_vars(
+    vars: Option<BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, ApiError> {
     let vars = vars.unwrap_or_default();
     if vars.len() > MAX_VARS {
-        return Err(ApiError::InvalidArgument(format!("vars: at most {MAX_VARS} variables")));
+        return Err(ApiError::InvalidArgument(format!(
+            "vars: at most {MAX_VARS} variables"
+        )));
     }
     for (k, v) in &vars {
         let ok_name = !k.is_empty()
             && k.len() <= MAX_VAR_NAME
-            && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !ok_name {
             return Err(ApiError::InvalidArgument(format!(
                 "vars: name '{}' must be 1-{MAX_VAR_NAME} characters of a-z, 0-9 and _",
@@ -81,7 +95,9 @@ pub fn check_vars(vars: Option<BTreeMap<String, String>>) -> Result<BTreeMap<Str
             )));
         }
         if RESERVED_VARS.contains(&k.as_str()) {
-            return Err(ApiError::InvalidArgument(format!("vars: '{k}' is reserved by the gateway")));
+            return Err(ApiError::InvalidArgument(format!(
+                "vars: '{k}' is reserved by the gateway"
+            )));
         }
         if v.len() > MAX_VAR_VALUE || v.chars().any(char::is_control) {
             return Err(ApiError::InvalidArgument(format!(
@@ -131,11 +147,16 @@ pub fn provider_for(state: &AppState, profile: &Profile) -> Result<Arc<dyn Provi
         .providers
         .get(&profile.bucket.name)
         .cloned()
-        .ok_or_else(|| ApiError::internal(format!("no provider for bucket {}", profile.bucket.name)))
+        .ok_or_else(|| {
+            ApiError::internal(format!("no provider for bucket {}", profile.bucket.name))
+        })
 }
 
 fn image_info(profile: &Profile) -> bool {
-    profile.content_types.iter().any(|p| p.to_string().starts_with("image/") || p.to_string() == "*/*")
+    profile
+        .content_types
+        .iter()
+        .any(|p| p.to_string().starts_with("image/") || p.to_string() == "*/*")
 }
 
 /// Builds the object key and the record, and the callback carrying upload id and ticket.
@@ -146,24 +167,41 @@ pub fn plan_object(
     ask: ObjectAsk<'_>,
 ) -> Result<ObjectPlan, ApiError> {
     let provider = provider_for(state, profile)?;
-    let filename = Filename::sanitize(ask.filename).map_err(|e| ApiError::InvalidFilename(e.to_string()))?;
+    let filename =
+        Filename::sanitize(ask.filename).map_err(|e| ApiError::InvalidFilename(e.to_string()))?;
     let now = OffsetDateTime::now_utc();
     let id = UploadId::new();
     let uuid = uuid::Uuid::new_v4().simple().to_string();
     let key = profile
         .template
-        .render(&RenderContext { user: &who.user, upload_id: id.as_str(), uuid: &uuid, filename: Some(&filename), now })
+        .render(&RenderContext {
+            user: &who.user,
+            upload_id: id.as_str(),
+            uuid: &uuid,
+            filename: Some(&filename),
+            now,
+        })
         .map_err(|e| ApiError::InvalidObjectKey(e.to_string()))?;
 
     let callback = (profile.callback && ask.with_callback).then(|| {
         let t = ticket::issue(
             state.settings.ticket_secret.expose_secret().as_bytes(),
             who.user.as_str(),
-            &TicketScope::Object { upload_id: id.as_str(), key: key.as_str() },
+            &TicketScope::Object {
+                upload_id: id.as_str(),
+                key: key.as_str(),
+            },
         );
-        let mut vars = vec![("upload_id".to_string(), id.as_str().to_string()), ("ticket".to_string(), t)];
+        let mut vars = vec![
+            ("upload_id".to_string(), id.as_str().to_string()),
+            ("ticket".to_string(), t),
+        ];
         vars.extend(ask.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        CallbackRequest { body_type: profile.callback_body_type, image_info: image_info(profile), vars }
+        CallbackRequest {
+            body_type: profile.callback_body_type,
+            image_info: image_info(profile),
+            vars,
+        }
     });
     if let Some(cb) = &callback {
         check_callback_size(provider.as_ref(), cb)?;
@@ -193,27 +231,37 @@ pub fn plan_object(
         expires_at: now + profile.expires_in,
         completed_at: None,
     };
-    Ok(ObjectPlan { profile: profile.clone(), provider, record, key, callback, now })
+    Ok(ObjectPlan {
+        profile: profile.clone(),
+        provider,
+        record,
+        key,
+        callback,
+        now,
+    })
 }
 
 /// OSS rejects a `callback` or `callback-var` over 5 KB; say so before signing.
 pub fn check_callback_size(provider: &dyn Provider, cb: &CallbackRequest) -> Result<(), ApiError> {
-    if let Some(params) = provider.callback_params(cb) {
-        if let Some((name, _)) = params.iter().find(|(_, v)| v.len() > MAX_PARAM_BYTES) {
-            return Err(ApiError::InvalidArgument(format!(
-                "the {name} parameter would exceed storage's limit of {MAX_PARAM_BYTES} bytes; send fewer or shorter vars"
-            )));
-        }
+    let params = provider.callback_params(cb).unwrap_or_default();
+    match params.iter().find(|(_, v)| v.len() > MAX_PARAM_BYTES) {
+        Some((name, _)) => Err(ApiError::InvalidArgument(format!(
+            "the {name} parameter would exceed storage's limit of {MAX_PARAM_BYTES} bytes; send fewer or shorter vars"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub fn expires_in(profile: &Profile) -> u64 {
     profile.expires_in.as_secs().max(1)
 }
 
-
-pub fn record_issue(state: &AppState, provider: &dyn Provider, kind: UploadKind, profile: &Profile) {
+pub fn record_issue(
+    state: &AppState,
+    provider: &dyn Provider,
+    kind: UploadKind,
+    profile: &Profile,
+) {
     state
         .metrics
         .credentials_issued_total

@@ -49,21 +49,62 @@ mod tests {
 
     #[test]
     fn a_ticket_verifies_only_for_what_it_was_issued_for() {
-        let scope = TicketScope::Object { upload_id: "u1", key: "a/alice/x.png" };
+        let scope = TicketScope::Object {
+            upload_id: "u1",
+            key: "a/alice/x.png",
+        };
         let t = issue(S, "alice", &scope);
         assert!(verify(S, "alice", &scope, &t));
         assert!(!verify(S, "bob", &scope, &t));
-        assert!(!verify(S, "alice", &TicketScope::Object { upload_id: "u2", key: "a/alice/x.png" }, &t));
-        assert!(!verify(S, "alice", &TicketScope::Object { upload_id: "u1", key: "a/alice/y.png" }, &t));
-        assert!(!verify(S, "alice", &TicketScope::Prefix { grant_id: "u1", prefix: "a/alice/x.png" }, &t));
+        assert!(!verify(
+            S,
+            "alice",
+            &TicketScope::Object {
+                upload_id: "u2",
+                key: "a/alice/x.png"
+            },
+            &t
+        ));
+        assert!(!verify(
+            S,
+            "alice",
+            &TicketScope::Object {
+                upload_id: "u1",
+                key: "a/alice/y.png"
+            },
+            &t
+        ));
+        assert!(!verify(
+            S,
+            "alice",
+            &TicketScope::Prefix {
+                grant_id: "u1",
+                prefix: "a/alice/x.png"
+            },
+            &t
+        ));
         assert!(!verify(b"other-secret-0123456789", "alice", &scope, &t));
         assert!(!verify(S, "alice", &scope, "not base64!"));
     }
 
     #[test]
     fn field_boundaries_matter() {
-        let a = issue(S, "c", &TicketScope::Object { upload_id: "ab", key: "" });
-        let b = issue(S, "c", &TicketScope::Object { upload_id: "a", key: "b" });
+        let a = issue(
+            S,
+            "c",
+            &TicketScope::Object {
+                upload_id: "ab",
+                key: "",
+            },
+        );
+        let b = issue(
+            S,
+            "c",
+            &TicketScope::Object {
+                upload_id: "a",
+                key: "b",
+            },
+        );
         assert_ne!(a, b);
     }
 }

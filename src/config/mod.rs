@@ -464,6 +464,34 @@ impl Settings {
             }
         }
 
+        // The callback parameter depends only on config (plus at most 8 client variables):
+        // refuse at start a setup whose worst case exceeds what OSS accepts.
+        for (name, p) in &profiles {
+            if p.callback {
+                let worst_vars: Vec<String> = ["upload_id", "grant_id", "ticket"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain((0..8).map(|i| format!("{i}{}", "v".repeat(31))))
+                    .collect();
+                let spec = crate::providers::oss::callback_params::CallbackSpec {
+                    url: callbacks.url.as_str(),
+                    host: callbacks.callback_host.as_deref(),
+                    sni: callbacks.callback_sni,
+                    body_type: p.callback_body_type,
+                    image_info: true,
+                    var_names: &worst_vars,
+                };
+                let len = crate::providers::oss::callback_params::encode_callback(&spec).len();
+                let max = crate::providers::oss::callback_params::MAX_PARAM_BYTES;
+                if len > max {
+                    return Err(ConfigError::new(
+                        &format!("profiles.{name}.callback"),
+                        format!("the callback parameter could reach {len} bytes, over storage's {max}; shorten callbacks.public_url or callback_host"),
+                    ));
+                }
+            }
+        }
+
         Ok(Settings {
             server: raw.server,
             listen,

@@ -16,8 +16,13 @@ use time::OffsetDateTime;
 pub enum ObjectOp {
     Put,
     /// Append at `position` (OSS AppendObject).
-    Append { position: u64 },
-    UploadPart { upload_id: String, part_number: u32 },
+    Append {
+        position: u64,
+    },
+    UploadPart {
+        upload_id: String,
+        part_number: u32,
+    },
 }
 
 /// The callback to carry: custom variables (names without `x:`), already including the
@@ -116,9 +121,9 @@ impl From<UpstreamError> for crate::error::ApiError {
     fn from(e: UpstreamError) -> Self {
         match e {
             UpstreamError::Timeout { service } => crate::error::ApiError::UpstreamTimeout(service),
-            UpstreamError::Failed { service, detail, .. } => {
-                crate::error::ApiError::UpstreamFailed { service, detail }
-            }
+            UpstreamError::Failed {
+                service, detail, ..
+            } => crate::error::ApiError::UpstreamFailed { service, detail },
         }
     }
 }
@@ -170,7 +175,11 @@ impl Providers {
         let mut map: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
         for (name, b) in &settings.buckets {
             let p: Arc<dyn Provider> = match b.provider {
-                ProviderKind::Oss => Arc::new(oss::OssProvider::new(b.clone(), &settings.callbacks, http.clone())),
+                ProviderKind::Oss => Arc::new(oss::OssProvider::new(
+                    b.clone(),
+                    &settings.callbacks,
+                    http.clone(),
+                )),
             };
             map.insert(name.clone(), p);
         }

@@ -42,7 +42,11 @@ struct UrlAnswer {
     position: Option<u64>,
 }
 
-fn url_answer(rec: &crate::domain::UploadRecord, signed: SignedUrl, position: Option<u64>) -> HttpResponse {
+fn url_answer(
+    rec: &crate::domain::UploadRecord,
+    signed: SignedUrl,
+    position: Option<u64>,
+) -> HttpResponse {
     HttpResponse::Ok().json(UrlAnswer {
         upload_id: rec.id.as_str().to_string(),
         key: rec.key.clone(),
@@ -97,7 +101,12 @@ pub async fn presign(
         None,
     );
     state.store.create_record(&plan.record).await?;
-    rights::record_issue(&state, plan.provider.as_ref(), UploadKind::Presign, &profile);
+    rights::record_issue(
+        &state,
+        plan.provider.as_ref(),
+        UploadKind::Presign,
+        &profile,
+    );
     Ok(url_answer(&plan.record, signed, None))
 }
 
@@ -125,26 +134,29 @@ pub async fn append(
         (Some(id), None) => {
             let rec = load_own(&state, &who, id).await?;
             if rec.kind != UploadKind::Append {
-                return Err(ApiError::Conflict("upload_id does not name an append upload".into()));
+                return Err(ApiError::Conflict(
+                    "upload_id does not name an append upload".into(),
+                ));
             }
             if rec.status.is_final() {
                 return Err(ApiError::Conflict(format!("the upload is {}", rec.status)));
             }
-            let position = body
-                .position
-                .ok_or_else(|| ApiError::InvalidArgument("position: required with upload_id".into()))?;
+            let position = body.position.ok_or_else(|| {
+                ApiError::InvalidArgument("position: required with upload_id".into())
+            })?;
             let profile = state.profile(&rec.profile)?.clone();
             (Some(rec), profile, position, None)
         }
         (None, Some(name)) => {
             if body.position.unwrap_or(0) != 0 {
-                return Err(ApiError::InvalidArgument("position: a new append upload starts at 0".into()));
+                return Err(ApiError::InvalidArgument(
+                    "position: a new append upload starts at 0".into(),
+                ));
             }
             let profile = state.profile(name)?.clone();
-            let ct = body
-                .content_type
-                .as_deref()
-                .ok_or_else(|| ApiError::InvalidArgument("content_type: required for the first append".into()))?;
+            let ct = body.content_type.as_deref().ok_or_else(|| {
+                ApiError::InvalidArgument("content_type: required for the first append".into())
+            })?;
             let ct = rights::check_content_type(&profile, ct)?;
             (None, profile, 0, Some(ct))
         }
@@ -159,21 +171,27 @@ pub async fn append(
         .checked_add(body.size)
         .ok_or_else(|| ApiError::InvalidArgument("position + size overflows".into()))?;
     if end > profile.max_size {
-        return Err(ApiError::SizeTooLarge { size: end, max: profile.max_size, profile: profile.name.clone() });
+        return Err(ApiError::SizeTooLarge {
+            size: end,
+            max: profile.max_size,
+            profile: profile.name.clone(),
+        });
     }
     state.check_rate_limit(&who, "append").await?;
 
     let provider = rights::provider_for(&state, &profile)?;
     if !provider.supports_append() {
-        return Err(ApiError::KindNotAllowed { profile: profile.name.clone(), kind: "append" });
+        return Err(ApiError::KindNotAllowed {
+            profile: profile.name.clone(),
+            kind: "append",
+        });
     }
     let (record, now) = match record {
         Some(r) => (r, OffsetDateTime::now_utc()),
         None => {
-            let filename = body
-                .filename
-                .as_deref()
-                .ok_or_else(|| ApiError::InvalidArgument("filename: required for the first append".into()))?;
+            let filename = body.filename.as_deref().ok_or_else(|| {
+                ApiError::InvalidArgument("filename: required for the first append".into())
+            })?;
             let mut plan = rights::plan_object(
                 &state,
                 &who,
@@ -273,7 +291,10 @@ pub async fn form(
     let forms = plan
         .provider
         .forms()
-        .ok_or_else(|| ApiError::KindNotAllowed { profile: profile.name.clone(), kind: "form" })?;
+        .ok_or_else(|| ApiError::KindNotAllowed {
+            profile: profile.name.clone(),
+            kind: "form",
+        })?;
     let prefix = profile.template.prefix_for(&who.user);
     let key = if profile.client_chosen_name {
         // The callback must then accept any object under the prefix.
@@ -322,7 +343,11 @@ pub async fn form(
         bucket: plan.record.bucket.clone(),
         method: "POST",
         url: signed.url,
-        fields: signed.fields.into_iter().map(|(name, value)| FormField { name, value }).collect(),
+        fields: signed
+            .fields
+            .into_iter()
+            .map(|(name, value)| FormField { name, value })
+            .collect(),
         expires_at: signed.expires_at,
         server_time: OffsetDateTime::now_utc(),
     }))
@@ -358,7 +383,13 @@ async fn grant_for(
     state: &AppState,
     who: &AuthUser,
     profile_name: &str,
-) -> Result<(std::sync::Arc<grants::Grant>, std::sync::Arc<crate::config::Profile>), ApiError> {
+) -> Result<
+    (
+        std::sync::Arc<grants::Grant>,
+        std::sync::Arc<crate::config::Profile>,
+    ),
+    ApiError,
+> {
     let profile = state.profile(profile_name)?.clone();
     rights::require_kind(&profile, UploadKind::Sts)?;
     state.check_rate_limit(who, "credentials").await?;
@@ -376,20 +407,22 @@ pub async fn credentials(
     let (grant, profile) = grant_for(&state, &who, &body.profile).await?;
     let provider = rights::provider_for(&state, &profile)?;
     let c = &grant.credentials;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(CredentialsAnswer {
-        grant_id: grant.id.as_str().to_string(),
-        access_key_id: c.access_key_id.clone(),
-        access_key_secret: c.access_key_secret.expose_secret().to_string(),
-        security_token: c.security_token.expose_secret().to_string(),
-        expiration: c.expiration,
-        provider: provider.kind(),
-        bucket: profile.bucket.bucket.clone(),
-        region: profile.bucket.region.clone(),
-        endpoint: provider.endpoint(),
-        prefix: grant.prefix.clone(),
-        callback: grant.callback_params.iter().cloned().collect(),
-        server_time: OffsetDateTime::now_utc(),
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CredentialsAnswer {
+            grant_id: grant.id.as_str().to_string(),
+            access_key_id: c.access_key_id.clone(),
+            access_key_secret: c.access_key_secret.expose_secret().to_string(),
+            security_token: c.security_token.expose_secret().to_string(),
+            expiration: c.expiration,
+            provider: provider.kind(),
+            bucket: profile.bucket.bucket.clone(),
+            region: profile.bucket.region.clone(),
+            endpoint: provider.endpoint(),
+            prefix: grant.prefix.clone(),
+            callback: grant.callback_params.iter().cloned().collect(),
+            server_time: OffsetDateTime::now_utc(),
+        }))
 }
 
 #[derive(Deserialize)]
@@ -407,7 +440,8 @@ pub async fn oss_sdk(
 ) -> HttpResponse {
     let result = async {
         let who = who?;
-        let query = query.map_err(|e| ApiError::InvalidQuery(format!("invalid query string: {e}")))?;
+        let query =
+            query.map_err(|e| ApiError::InvalidQuery(format!("invalid query string: {e}")))?;
         grant_for(&state, &who, &query.profile).await
     }
     .await;
@@ -419,13 +453,15 @@ pub async fn oss_sdk(
                 .to_offset(time::UtcOffset::UTC)
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
-            HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({
-                "StatusCode": 200,
-                "AccessKeyId": c.access_key_id,
-                "AccessKeySecret": c.access_key_secret.expose_secret(),
-                "SecurityToken": c.security_token.expose_secret(),
-                "Expiration": expiration,
-            }))
+            HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(serde_json::json!({
+                    "StatusCode": 200,
+                    "AccessKeyId": c.access_key_id,
+                    "AccessKeySecret": c.access_key_secret.expose_secret(),
+                    "SecurityToken": c.security_token.expose_secret(),
+                    "Expiration": expiration,
+                }))
         }
         Err(e) => {
             use actix_web::ResponseError;
@@ -434,7 +470,9 @@ pub async fn oss_sdk(
             let status = standard.status();
             let mut resp = HttpResponse::build(status);
             for (name, value) in standard.headers() {
-                if name != actix_web::http::header::CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
+                if name != actix_web::http::header::CONTENT_TYPE
+                    && name != actix_web::http::header::CONTENT_LENGTH
+                {
                     resp.insert_header((name.clone(), value.clone()));
                 }
             }

@@ -118,7 +118,13 @@ fn hash_api_key_prints_the_sha256() {
 }
 
 fn sign(args: &[&str]) -> (String, String) {
-    sign_as(("LTAI5tFakeAccessKeyId000", "FakeAccessKeySecret0000000000000"), args)
+    sign_as(
+        (
+            "LTAI5tFakeAccessKeyId000",
+            "FakeAccessKeySecret0000000000000",
+        ),
+        args,
+    )
 }
 
 fn sign_as(keys: (&str, &str), args: &[&str]) -> (String, String) {
@@ -130,46 +136,108 @@ fn sign_as(keys: (&str, &str), args: &[&str]) -> (String, String) {
         .env("OSS_ACCESS_KEY_SECRET", keys.1)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (String::from_utf8(out.stdout).unwrap().trim().to_string(), String::from_utf8(out.stderr).unwrap())
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap().trim().to_string(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn sorted_url(u: &str) -> (String, Vec<(String, String)>) {
     let parsed = url::Url::parse(u).unwrap();
-    let mut q: Vec<(String, String)> = parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let mut q: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     q.sort();
     // oss2 escapes '/' in the path by default; OSS decodes the path either way.
-    let path = percent_encoding::percent_decode_str(parsed.path()).decode_utf8().unwrap().into_owned();
+    let path = percent_encoding::percent_decode_str(parsed.path())
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
     (format!("{}{path}", parsed.host_str().unwrap()), q)
 }
 
 #[test]
 fn sign_reproduces_the_sdk_vectors() {
-    let vectors: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("vectors/oss_v1_presign.json")).unwrap()).unwrap();
-    let v = vectors["vectors"].as_array().unwrap().iter().find(|v| v["name"] == "put_callback_query").unwrap();
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("vectors/oss_v1_presign.json")).unwrap(),
+    )
+    .unwrap();
+    let v = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "put_callback_query")
+        .unwrap();
     let p = &v["inputs"]["extra_query_params"];
     let (url, _) = sign(&[
-        "--signature-version", "v1", "--endpoint", "https://oss-cn-hangzhou.aliyuncs.com",
-        "--bucket", "examplebucket", "--key", "uploads/2023/photo.jpg",
-        "--expires-at", "1700003600",
-        "--param", &format!("callback={}", p["callback"].as_str().unwrap()),
-        "--param", &format!("callback-var={}", p["callback-var"].as_str().unwrap()),
+        "--signature-version",
+        "v1",
+        "--endpoint",
+        "https://oss-cn-hangzhou.aliyuncs.com",
+        "--bucket",
+        "examplebucket",
+        "--key",
+        "uploads/2023/photo.jpg",
+        "--expires-at",
+        "1700003600",
+        "--param",
+        &format!("callback={}", p["callback"].as_str().unwrap()),
+        "--param",
+        &format!("callback-var={}", p["callback-var"].as_str().unwrap()),
     ]);
-    assert_eq!(sorted_url(&url), sorted_url(v["expected"]["url"].as_str().unwrap()));
+    assert_eq!(
+        sorted_url(&url),
+        sorted_url(v["expected"]["url"].as_str().unwrap())
+    );
 
-    let vectors: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("vectors/oss_v4_presign.json")).unwrap()).unwrap();
-    let v = vectors["vectors"].as_array().unwrap().iter().find(|v| v["name"] == "put_sts_token").unwrap();
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("vectors/oss_v4_presign.json")).unwrap(),
+    )
+    .unwrap();
+    let v = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "put_sts_token")
+        .unwrap();
     let i = &v["inputs"];
-    let keys = (i["access_key_id"].as_str().unwrap(), i["access_key_secret"].as_str().unwrap());
-    let (url, explain) = sign_as(keys, &[
-        "--endpoint", "https://oss-cn-hangzhou.aliyuncs.com", "--region", "cn-hangzhou",
-        "--bucket", "examplebucket", "--key", "uploads/2023/photo.jpg",
-        "--expires-in", "3600", "--now", "1700000000",
-        "--security-token", v["inputs"]["security_token"].as_str().unwrap(), "--explain",
-    ]);
-    assert_eq!(sorted_url(&url), sorted_url(v["expected"]["url"].as_str().unwrap()));
-    assert!(explain.contains("--- canonical request\nPUT\n/examplebucket/uploads/2023/photo.jpg\n"), "{explain}");
+    let keys = (
+        i["access_key_id"].as_str().unwrap(),
+        i["access_key_secret"].as_str().unwrap(),
+    );
+    let (url, explain) = sign_as(
+        keys,
+        &[
+            "--endpoint",
+            "https://oss-cn-hangzhou.aliyuncs.com",
+            "--region",
+            "cn-hangzhou",
+            "--bucket",
+            "examplebucket",
+            "--key",
+            "uploads/2023/photo.jpg",
+            "--expires-in",
+            "3600",
+            "--now",
+            "1700000000",
+            "--security-token",
+            v["inputs"]["security_token"].as_str().unwrap(),
+            "--explain",
+        ],
+    );
+    assert_eq!(
+        sorted_url(&url),
+        sorted_url(v["expected"]["url"].as_str().unwrap())
+    );
+    assert!(
+        explain.contains("--- canonical request\nPUT\n/examplebucket/uploads/2023/photo.jpg\n"),
+        "{explain}"
+    );
     assert!(explain.contains("OSS4-HMAC-SHA256\n20231114T221320Z\n"));
 }

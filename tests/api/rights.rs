@@ -12,11 +12,19 @@ use upload_gateway::callbacks::ticket::{self, TicketScope};
 use upload_gateway::config::raw::StsSection;
 
 async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> reqwest::Response {
-    app.as_user(user, Method::POST, path).json(&body).send().await.unwrap()
+    app.as_user(user, Method::POST, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn query(url: &str) -> BTreeMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn b64_json(s: &str) -> Value {
@@ -37,14 +45,23 @@ async fn a_presigned_put_carries_the_signed_headers_and_a_bound_callback() {
     let body: Value = resp.json().await.unwrap();
     let id = body["upload_id"].as_str().unwrap();
     let key = body["key"].as_str().unwrap();
-    assert!(key.starts_with("avatars/alice/") && key.ends_with(".png"), "{key}");
+    assert!(
+        key.starts_with("avatars/alice/") && key.ends_with(".png"),
+        "{key}"
+    );
     assert_eq!(body["method"], "PUT");
     assert_eq!(body["bucket"], "examplebucket");
     assert_eq!(body["headers"]["Content-Type"], "image/png");
-    assert_eq!(body["headers"]["Content-Length"], "1234", "V4 pins the declared size");
+    assert_eq!(
+        body["headers"]["Content-Length"], "1234",
+        "V4 pins the declared size"
+    );
 
     let url = body["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("http://127.0.0.1:1/{key}?")), "{url}");
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:1/{key}?")),
+        "{url}"
+    );
     let q = query(url);
     assert_eq!(q["x-oss-signature-version"], "OSS4-HMAC-SHA256");
     assert_eq!(q["x-oss-expires"], "900");
@@ -55,7 +72,17 @@ async fn a_presigned_put_carries_the_signed_headers_and_a_bound_callback() {
     assert_eq!(cb["callbackUrl"], "http://127.0.0.1:1/v1/callbacks/oss");
     assert_eq!(cb["callbackBodyType"], "application/json");
     let cb_body = cb["callbackBody"].as_str().unwrap();
-    for var in ["${bucket}", "${object}", "${etag}", "${size}", "${mimeType}", "${crc64}", "${x:ticket}", "${x:album}", "${imageInfo.width}"] {
+    for var in [
+        "${bucket}",
+        "${object}",
+        "${etag}",
+        "${size}",
+        "${mimeType}",
+        "${crc64}",
+        "${x:ticket}",
+        "${x:album}",
+        "${imageInfo.width}",
+    ] {
         assert!(cb_body.contains(var), "{var} missing from {cb_body}");
     }
     let vars = b64_json(&q["callback-var"]);
@@ -64,7 +91,12 @@ async fn a_presigned_put_carries_the_signed_headers_and_a_bound_callback() {
     let t = vars["x:ticket"].as_str().unwrap();
     let scope = TicketScope::Object { upload_id: id, key };
     assert!(ticket::verify(TICKET_SECRET.as_bytes(), "alice", &scope, t));
-    assert!(!ticket::verify(TICKET_SECRET.as_bytes(), "mallory", &scope, t));
+    assert!(!ticket::verify(
+        TICKET_SECRET.as_bytes(),
+        "mallory",
+        &scope,
+        t
+    ));
 
     // The record exists, issued, for alice only.
     let rec: Value = app.get_upload("alice", id).await.json().await.unwrap();
@@ -99,7 +131,10 @@ async fn v1_buckets_sign_with_hmac_sha1_and_md5_is_signed_when_given() {
     assert_eq!(q["OSSAccessKeyId"], "LTAI5tTestAccessKeyId0");
     assert!(q.contains_key("Signature") && q.contains_key("Expires"));
     assert_eq!(body["headers"]["Content-MD5"], "eB5eJF1ptWaXm4bijSPyxw==");
-    assert!(body["headers"].get("Content-Length").is_none(), "V1 cannot pin a length");
+    assert!(
+        body["headers"].get("Content-Length").is_none(),
+        "V1 cannot pin a length"
+    );
     assert!(body["key"].as_str().unwrap().ends_with("-report.pdf"));
 }
 
@@ -107,16 +142,56 @@ async fn v1_buckets_sign_with_hmac_sha1_and_md5_is_signed_when_given() {
 async fn bad_requests_are_refused_before_anything_is_signed_or_recorded() {
     let app = spawn_app().await;
     let cases = [
-        (json!({"profile": "nope", "filename": "a.png", "content_type": "image/png", "size": 1}), 400, "unknown-profile"),
-        (json!({"profile": "avatars", "filename": "a.pdf", "content_type": "application/pdf", "size": 1}), 400, "content-type-not-allowed"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 10485761}), 413, "size-too-large"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 0}), 400, "size-too-small"),
-        (json!({"profile": "avatars", "filename": "../..", "content_type": "image/png", "size": 1}), 400, "invalid-filename"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "not a type", "size": 1}), 400, "invalid-argument"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1, "content_md5": "abc"}), 400, "invalid-argument"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1, "vars": {"Upper": "x"}}), 400, "invalid-argument"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1, "vars": {"ticket": "forged"}}), 400, "invalid-argument"),
-        (json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png"}), 400, "invalid-json"),
+        (
+            json!({"profile": "nope", "filename": "a.png", "content_type": "image/png", "size": 1}),
+            400,
+            "unknown-profile",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.pdf", "content_type": "application/pdf", "size": 1}),
+            400,
+            "content-type-not-allowed",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 10485761}),
+            413,
+            "size-too-large",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 0}),
+            400,
+            "size-too-small",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "../..", "content_type": "image/png", "size": 1}),
+            400,
+            "invalid-filename",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "not a type", "size": 1}),
+            400,
+            "invalid-argument",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1, "content_md5": "abc"}),
+            400,
+            "invalid-argument",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1, "vars": {"Upper": "x"}}),
+            400,
+            "invalid-argument",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1, "vars": {"ticket": "forged"}}),
+            400,
+            "invalid-argument",
+        ),
+        (
+            json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png"}),
+            400,
+            "invalid-json",
+        ),
     ];
     for (body, status, code) in cases {
         let resp = post(&app, "carol", "/v1/uploads/presign", body.clone()).await;
@@ -124,9 +199,18 @@ async fn bad_requests_are_refused_before_anything_is_signed_or_recorded() {
         assert_eq!((s, c.as_str()), (status, code), "{body}: {msg}");
     }
     let listed: Value = app.list_uploads("carol", "").await.json().await.unwrap();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "nothing recorded");
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        0,
+        "nothing recorded"
+    );
     // Unauthenticated.
-    let resp = app.request(Method::POST, "/v1/uploads/presign").json(&json!({})).send().await.unwrap();
+    let resp = app
+        .request(Method::POST, "/v1/uploads/presign")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(resp).await.1, "missing-credentials");
 }
 
@@ -136,14 +220,33 @@ async fn profiles_limit_the_kinds_of_rights() {
         raw.profiles.get_mut("avatars").unwrap().kinds = Some(vec!["form".into()]);
     })
     .await;
-    let resp = post(&app, "dave", "/v1/uploads/presign", json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1})).await;
-    assert_eq!(error_code(resp).await, (403, "upload-kind-not-allowed".into(), "profile 'avatars' does not allow presign uploads".into()));
+    let resp = post(
+        &app,
+        "dave",
+        "/v1/uploads/presign",
+        json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1}),
+    )
+    .await;
+    assert_eq!(
+        error_code(resp).await,
+        (
+            403,
+            "upload-kind-not-allowed".into(),
+            "profile 'avatars' does not allow presign uploads".into()
+        )
+    );
 }
 
 #[tokio::test]
 async fn a_postobject_form_pins_key_size_type_and_callback() {
     let app = spawn_app().await;
-    let resp = post(&app, "erin", "/v1/uploads/form", json!({"profile": "avatars", "filename": "cat.jpg", "content_type": "image/jpeg"})).await;
+    let resp = post(
+        &app,
+        "erin",
+        "/v1/uploads/form",
+        json!({"profile": "avatars", "filename": "cat.jpg", "content_type": "image/jpeg"}),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["url"], "http://127.0.0.1:1/");
@@ -152,7 +255,12 @@ async fn a_postobject_form_pins_key_size_type_and_callback() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["name"].as_str().unwrap().to_string(), f["value"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["value"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let key = body["key"].as_str().unwrap();
     assert_eq!(fields["key"], key);
@@ -180,23 +288,47 @@ async fn a_form_with_a_client_chosen_name_is_bound_to_the_prefix() {
         raw.buckets.get_mut("main").unwrap().signature_version = Some("v1".into());
     })
     .await;
-    let body: Value = post(&app, "fay", "/v1/uploads/form", json!({"profile": "avatars", "filename": "x.png", "content_type": "image/png", "size": 99}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = post(
+        &app,
+        "fay",
+        "/v1/uploads/form",
+        json!({"profile": "avatars", "filename": "x.png", "content_type": "image/png", "size": 99}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(body["key"], "avatars/fay/");
     assert_eq!(body["key_is_prefix"], true);
-    let fields: BTreeMap<String, String> = body["fields"].as_array().unwrap().iter()
-        .map(|f| (f["name"].as_str().unwrap().to_string(), f["value"].as_str().unwrap().to_string()))
+    let fields: BTreeMap<String, String> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_string(),
+                f["value"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert!(!fields.contains_key("key"));
     assert!(fields.contains_key("OSSAccessKeyId") && fields.contains_key("Signature"));
-    let conditions = b64_json(&fields["policy"])["conditions"].as_array().unwrap().clone();
+    let conditions = b64_json(&fields["policy"])["conditions"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert!(conditions.contains(&json!(["starts-with", "$key", "avatars/fay/"])));
     assert!(conditions.contains(&json!(["content-length-range", 99, 99])));
-    let scope = TicketScope::Prefix { grant_id: body["upload_id"].as_str().unwrap(), prefix: "avatars/fay/" };
-    assert!(ticket::verify(TICKET_SECRET.as_bytes(), "fay", &scope, &fields["x:ticket"]));
+    let scope = TicketScope::Prefix {
+        grant_id: body["upload_id"].as_str().unwrap(),
+        prefix: "avatars/fay/",
+    };
+    assert!(ticket::verify(
+        TICKET_SECRET.as_bytes(),
+        "fay",
+        &scope,
+        &fields["x:ticket"]
+    ));
 }
 
 #[tokio::test]
@@ -212,22 +344,42 @@ async fn append_urls_follow_the_position() {
     let q = query(first["url"].as_str().unwrap());
     assert_eq!(q["position"], "0");
     assert!(q.contains_key("append"));
-    assert!(!q.contains_key("callback"), "AppendObject takes no callback");
+    assert!(
+        !q.contains_key("callback"),
+        "AppendObject takes no callback"
+    );
     let id = first["upload_id"].as_str().unwrap();
 
-    let next: Value = post(&app, "gus", "/v1/uploads/append", json!({"upload_id": id, "position": 100, "size": 50}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let next: Value = post(
+        &app,
+        "gus",
+        "/v1/uploads/append",
+        json!({"upload_id": id, "position": 100, "size": 50}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(next["key"], first["key"]);
     assert_eq!(query(next["url"].as_str().unwrap())["position"], "100");
     assert_eq!(next["headers"]["Content-Type"], "text/plain");
 
     // Somebody else's upload id is not found; a chunk past the limit is refused.
-    let resp = post(&app, "hal", "/v1/uploads/append", json!({"upload_id": id, "position": 150, "size": 1})).await;
+    let resp = post(
+        &app,
+        "hal",
+        "/v1/uploads/append",
+        json!({"upload_id": id, "position": 150, "size": 1}),
+    )
+    .await;
     assert_eq!(error_code(resp).await.1, "not-found");
-    let resp = post(&app, "gus", "/v1/uploads/append", json!({"upload_id": id, "position": 104857600, "size": 1})).await;
+    let resp = post(
+        &app,
+        "gus",
+        "/v1/uploads/append",
+        json!({"upload_id": id, "position": 104857600, "size": 1}),
+    )
+    .await;
     assert_eq!(error_code(resp).await.1, "size-too-large");
     let resp = post(&app, "gus", "/v1/uploads/append", json!({"size": 1})).await;
     assert_eq!(error_code(resp).await.1, "invalid-argument");
@@ -251,49 +403,113 @@ async fn sts_credentials_are_scoped_cached_and_single_flight() {
     let url = sts.url.clone();
     let app = spawn_app_with(|raw| with_sts(raw, &url, 3000)).await;
 
-    let resp = post(&app, "ivy", "/v1/credentials", json!({"profile": "avatars"})).await;
+    let resp = post(
+        &app,
+        "ivy",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let body: Value = resp.json().await.unwrap();
-    assert!(body["access_key_id"].as_str().unwrap().starts_with("STS.Standin"));
+    assert!(
+        body["access_key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("STS.Standin")
+    );
     assert_eq!(body["prefix"], "avatars/ivy/");
     assert_eq!(body["bucket"], "examplebucket");
     assert_eq!(body["region"], "cn-hangzhou");
     assert_eq!(body["endpoint"], "http://127.0.0.1:1");
     let vars = b64_json(body["callback"]["callback-var"].as_str().unwrap());
-    let scope = TicketScope::Prefix { grant_id: body["grant_id"].as_str().unwrap(), prefix: "avatars/ivy/" };
-    assert!(ticket::verify(TICKET_SECRET.as_bytes(), "ivy", &scope, vars["x:ticket"].as_str().unwrap()));
+    let scope = TicketScope::Prefix {
+        grant_id: body["grant_id"].as_str().unwrap(),
+        prefix: "avatars/ivy/",
+    };
+    assert!(ticket::verify(
+        TICKET_SECRET.as_bytes(),
+        "ivy",
+        &scope,
+        vars["x:ticket"].as_str().unwrap()
+    ));
 
     // The inline policy grants the upload actions on the user's prefix and nothing else.
     let policy = sts.last_policy.lock().unwrap().clone().unwrap();
     let st = &policy["Statement"];
     assert_eq!(st.as_array().unwrap().len(), 1);
     assert_eq!(st[0]["Effect"], "Allow");
-    assert_eq!(st[0]["Resource"], json!(["acs:oss:*:*:examplebucket/avatars/ivy/*"]));
-    let mut actions: Vec<&str> = st[0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(
+        st[0]["Resource"],
+        json!(["acs:oss:*:*:examplebucket/avatars/ivy/*"])
+    );
+    let mut actions: Vec<&str> = st[0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
     actions.sort();
-    assert_eq!(actions, ["oss:AbortMultipartUpload", "oss:CompleteMultipartUpload", "oss:InitiateMultipartUpload", "oss:ListParts", "oss:PutObject", "oss:UploadPart"]);
+    assert_eq!(
+        actions,
+        [
+            "oss:AbortMultipartUpload",
+            "oss:CompleteMultipartUpload",
+            "oss:InitiateMultipartUpload",
+            "oss:ListParts",
+            "oss:PutObject",
+            "oss:UploadPart"
+        ]
+    );
     let session = sts.last_session.lock().unwrap().clone().unwrap();
-    assert!(!session.contains("ivy"), "no user id in the cloud's audit log: {session}");
+    assert!(
+        !session.contains("ivy"),
+        "no user id in the cloud's audit log: {session}"
+    );
 
     // Cached: the same credentials, no second STS call.
-    let again: Value = post(&app, "ivy", "/v1/credentials", json!({"profile": "avatars"})).await.json().await.unwrap();
+    let again: Value = post(
+        &app,
+        "ivy",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(again["access_key_id"], body["access_key_id"]);
     assert_eq!(sts.calls(), 1);
 
     // A burst for a new user makes one call.
-    let burst = (0..10).map(|_| post(&app, "jay", "/v1/credentials", json!({"profile": "avatars"})));
+    let burst = (0..10).map(|_| {
+        post(
+            &app,
+            "jay",
+            "/v1/credentials",
+            json!({"profile": "avatars"}),
+        )
+    });
     let answers = futures_util::future::join_all(burst).await;
     assert!(answers.iter().all(|r| r.status() == 200));
     assert_eq!(sts.calls(), 2);
 
     // The grant is recorded for its owner.
-    let rec: Value = app.get_upload("ivy", body["grant_id"].as_str().unwrap()).await.json().await.unwrap();
+    let rec: Value = app
+        .get_upload("ivy", body["grant_id"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rec["kind"], "sts");
     assert_eq!(rec["key"], "avatars/ivy/");
 
     let text = app.metrics_text().await;
-    assert!(text.contains(r#"upload_gateway_sts_cache_total{result="hit"}"#), "{text}");
+    assert!(
+        text.contains(r#"upload_gateway_sts_cache_total{result="hit"}"#),
+        "{text}"
+    );
     assert!(text.contains("upload_gateway_sts_request_duration_seconds_bucket"));
 }
 
@@ -302,52 +518,111 @@ async fn the_oss_mobile_sdk_endpoint_answers_in_the_sdk_shape() {
     let sts = StsStandIn::start(Behaviour::default()).await;
     let url = sts.url.clone();
     let app = spawn_app_with(|raw| with_sts(raw, &url, 3000)).await;
-    let resp = app.as_user("kim", Method::GET, "/v1/credentials/oss-sdk?profile=avatars").send().await.unwrap();
+    let resp = app
+        .as_user(
+            "kim",
+            Method::GET,
+            "/v1/credentials/oss-sdk?profile=avatars",
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["StatusCode"], json!(200), "a JSON number");
-    for f in ["AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"] {
+    for f in [
+        "AccessKeyId",
+        "AccessKeySecret",
+        "SecurityToken",
+        "Expiration",
+    ] {
         assert!(body[f].is_string(), "{f}");
     }
     let exp = body["Expiration"].as_str().unwrap();
-    assert!(exp.len() == 20 && exp.ends_with('Z'), "yyyy-MM-ddTHH:mm:ssZ: {exp}");
+    assert!(
+        exp.len() == 20 && exp.ends_with('Z'),
+        "yyyy-MM-ddTHH:mm:ssZ: {exp}"
+    );
 
-    let resp = app.request(Method::GET, "/v1/credentials/oss-sdk?profile=avatars").send().await.unwrap();
+    let resp = app
+        .request(Method::GET, "/v1/credentials/oss-sdk?profile=avatars")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["StatusCode"], 401);
     assert_eq!(body["ErrorCode"], "missing-credentials");
     assert!(body["ErrorMessage"].is_string());
-    let resp = app.as_user("kim", Method::GET, "/v1/credentials/oss-sdk?profile=nope").send().await.unwrap();
+    let resp = app
+        .as_user("kim", Method::GET, "/v1/credentials/oss-sdk?profile=nope")
+        .send()
+        .await
+        .unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["ErrorCode"], "unknown-profile");
 }
 
 #[tokio::test]
 async fn sts_failures_become_502_and_504_without_secrets() {
-    let refused = StsStandIn::start(Behaviour { fail_with: Some("NoPermission"), ..Default::default() }).await;
+    let refused = StsStandIn::start(Behaviour {
+        fail_with: Some("NoPermission"),
+        ..Default::default()
+    })
+    .await;
     let url = refused.url.clone();
     let app = spawn_app_with(|raw| with_sts(raw, &url, 3000)).await;
-    let resp = post(&app, "lou", "/v1/credentials", json!({"profile": "avatars"})).await;
+    let resp = post(
+        &app,
+        "lou",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await;
     let (status, code, message) = error_code(resp).await;
     assert_eq!((status, code.as_str()), (502, "upstream-failed"));
     assert!(!message.contains("NoPermission") && !message.contains(STS_ACCESS_KEY_SECRET));
 
-    let slow = StsStandIn::start(Behaviour { delay: Some(std::time::Duration::from_secs(3)), ..Default::default() }).await;
+    let slow = StsStandIn::start(Behaviour {
+        delay: Some(std::time::Duration::from_secs(3)),
+        ..Default::default()
+    })
+    .await;
     let url = slow.url.clone();
     let app = spawn_app_with(|raw| with_sts(raw, &url, 200)).await;
-    let resp = post(&app, "lou", "/v1/credentials", json!({"profile": "avatars"})).await;
+    let resp = post(
+        &app,
+        "lou",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await;
     assert_eq!(error_code(resp).await.1, "upstream-timeout");
 
     let app = spawn_app_with(|raw| with_sts(raw, "http://127.0.0.1:9/", 500)).await;
-    let resp = post(&app, "lou", "/v1/credentials", json!({"profile": "avatars"})).await;
+    let resp = post(
+        &app,
+        "lou",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await;
     assert_eq!(error_code(resp).await.0, 502);
     let text = app.metrics_text().await;
-    assert!(text.contains(r#"upload_gateway_sts_errors_total{class="unreachable",provider="oss"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"upload_gateway_sts_errors_total{class="unreachable",provider="oss"} 1"#),
+        "{text}"
+    );
 
     // Without an [sts] section the profile cannot hand out credentials.
     let app = spawn_app().await;
-    let resp = post(&app, "lou", "/v1/credentials", json!({"profile": "avatars"})).await;
+    let resp = post(
+        &app,
+        "lou",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await;
     assert_eq!(error_code(resp).await.1, "upload-kind-not-allowed");
 }
 
@@ -358,15 +633,24 @@ async fn issuing_routes_are_rate_limited_per_user() {
         raw.rate_limit.burst = 2;
     })
     .await;
-    let ask = json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1});
+    let ask =
+        json!({"profile": "avatars", "filename": "a.png", "content_type": "image/png", "size": 1});
     let mut codes = vec![];
     for _ in 0..4 {
-        codes.push(post(&app, "max", "/v1/uploads/presign", ask.clone()).await.status().as_u16());
+        codes.push(
+            post(&app, "max", "/v1/uploads/presign", ask.clone())
+                .await
+                .status()
+                .as_u16(),
+        );
     }
     assert_eq!(codes[..2], [200, 200]);
     let resp = post(&app, "max", "/v1/uploads/presign", ask.clone()).await;
     assert_eq!(resp.status(), 429);
     assert!(resp.headers().contains_key("retry-after"));
     // Another user is unaffected.
-    assert_eq!(post(&app, "ned", "/v1/uploads/presign", ask).await.status(), 200);
+    assert_eq!(
+        post(&app, "ned", "/v1/uploads/presign", ask).await.status(),
+        200
+    );
 }

@@ -46,7 +46,9 @@ fn pct(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -55,9 +57,13 @@ fn pct(s: &str) -> String {
 
 /// The signature STS expects for these decoded parameters.
 pub fn expected_signature(method: &str, params: &[(String, String)], secret: &str) -> String {
-    let mut sorted: Vec<&(String, String)> = params.iter().filter(|(k, _)| k != "Signature").collect();
+    let mut sorted: Vec<&(String, String)> =
+        params.iter().filter(|(k, _)| k != "Signature").collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let canonical: Vec<String> = sorted.iter().map(|(k, v)| format!("{}={}", pct(k), pct(v))).collect();
+    let canonical: Vec<String> = sorted
+        .iter()
+        .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
+        .collect();
     let to_sign = format!("{method}&%2F&{}", pct(&canonical.join("&")));
     let mut mac = Hmac::<Sha1>::new_from_slice(format!("{secret}&").as_bytes()).unwrap();
     mac.update(to_sign.as_bytes());
@@ -65,19 +71,36 @@ pub fn expected_signature(method: &str, params: &[(String, String)], secret: &st
 }
 
 pub fn decode_query(q: &str) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    url::form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// Why a request would be refused, or None when STS would accept it.
-pub fn check(method: &str, params: &[(String, String)], secret: &str) -> Option<(&'static str, String)> {
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+pub fn check(
+    method: &str,
+    params: &[(String, String)],
+    secret: &str,
+) -> Option<(&'static str, String)> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let Some(sig) = get("Signature") else {
         return Some(("MissingSignature", "no Signature".into()));
     };
     if sig != expected_signature(method, params, secret) {
         return Some(("SignatureDoesNotMatch", "signature mismatch".into()));
     }
-    for required in ["AccessKeyId", "SignatureNonce", "Timestamp", "RoleArn", "RoleSessionName"] {
+    for required in [
+        "AccessKeyId",
+        "SignatureNonce",
+        "Timestamp",
+        "RoleArn",
+        "RoleSessionName",
+    ] {
         if get(required).is_none() {
             return Some(("MissingParameter", required.into()));
         }
@@ -90,15 +113,25 @@ pub fn check(method: &str, params: &[(String, String)], secret: &str) -> Option<
 
 async fn assume_role(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let refuse = |status: u16, code: &str, msg: String| {
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-            .json(json!({"RequestId": "standin", "HostId": "sts.local", "Code": code, "Message": msg}))
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(
+            json!({"RequestId": "standin", "HostId": "sts.local", "Code": code, "Message": msg}),
+        )
     };
     let params = decode_query(req.query_string());
     if let Some((code, msg)) = check(req.method().as_str(), &params, &shared.secret) {
         return refuse(400, code, msg);
     }
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let ts = time::OffsetDateTime::parse(&get("Timestamp"), &time::format_description::well_known::Rfc3339);
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ts = time::OffsetDateTime::parse(
+        &get("Timestamp"),
+        &time::format_description::well_known::Rfc3339,
+    );
     match ts {
         Ok(t) if (time::OffsetDateTime::now_utc() - t).abs() < time::Duration::minutes(15) => {}
         _ => return refuse(400, "InvalidTimeStamp.Expired", "stale timestamp".into()),
@@ -111,7 +144,9 @@ async fn assume_role(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespons
     }
     let session = get("RoleSessionName");
     let session_ok = (2..=64).contains(&session.len())
-        && session.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
+        && session
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
     if !session_ok {
         return refuse(400, "InvalidParameter.RoleSessionName", session);
     }
@@ -121,7 +156,13 @@ async fn assume_role(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespons
     }
     let policy: Value = match serde_json::from_str(&get("Policy")) {
         Ok(p) => p,
-        Err(_) => return refuse(400, "InvalidParameter.PolicyGrammar", "policy is not JSON".into()),
+        Err(_) => {
+            return refuse(
+                400,
+                "InvalidParameter.PolicyGrammar",
+                "policy is not JSON".into(),
+            );
+        }
     };
     shared.calls.fetch_add(1, Ordering::SeqCst);
     *shared.last_policy.lock().unwrap() = Some(policy);
@@ -165,15 +206,25 @@ impl StsStandIn {
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || App::new().app_data(shared.clone()).default_service(web::to(assume_role)))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .default_service(web::to(assume_role))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
         let handle = server.handle();
         tokio::spawn(server);
-        StsStandIn { url: format!("http://127.0.0.1:{port}/"), calls, last_policy, last_session, _server: handle }
+        StsStandIn {
+            url: format!("http://127.0.0.1:{port}/"),
+            calls,
+            last_policy,
+            last_session,
+            _server: handle,
+        }
     }
 
     pub fn calls(&self) -> usize {
@@ -184,7 +235,8 @@ impl StsStandIn {
 #[test]
 fn the_stand_in_accepts_the_sts_wire_capture_and_rejects_a_changed_one() {
     let v: Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::helpers::fixtures().join("vectors/sts_assume_role.json")).unwrap(),
+        &std::fs::read_to_string(crate::helpers::fixtures().join("vectors/sts_assume_role.json"))
+            .unwrap(),
     )
     .unwrap();
     let wire = &v["assume_role_vector"];
@@ -200,14 +252,39 @@ fn the_stand_in_accepts_the_sts_wire_capture_and_rejects_a_changed_one() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
         .collect();
-    doc_params.push(("Signature".into(), doc["expected_signature"].as_str().unwrap().into()));
-    assert_eq!(expected_signature("GET", &doc_params, doc["access_key_secret"].as_str().unwrap()), doc["expected_signature"]);
+    doc_params.push((
+        "Signature".into(),
+        doc["expected_signature"].as_str().unwrap().into(),
+    ));
+    assert_eq!(
+        expected_signature(
+            "GET",
+            &doc_params,
+            doc["access_key_secret"].as_str().unwrap()
+        ),
+        doc["expected_signature"]
+    );
 
     let tampered: Vec<(String, String)> = params
         .iter()
-        .map(|(k, v)| if k == "Policy" { (k.clone(), v.replace("42", "43")) } else { (k.clone(), v.clone()) })
+        .map(|(k, v)| {
+            if k == "Policy" {
+                (k.clone(), v.replace("42", "43"))
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
         .collect();
-    assert_eq!(check("POST", &tampered, secret).unwrap().0, "SignatureDoesNotMatch");
-    assert_eq!(check("GET", &params, secret).unwrap().0, "SignatureDoesNotMatch");
-    assert_eq!(check("POST", &params, "wrong").unwrap().0, "SignatureDoesNotMatch");
+    assert_eq!(
+        check("POST", &tampered, secret).unwrap().0,
+        "SignatureDoesNotMatch"
+    );
+    assert_eq!(
+        check("GET", &params, secret).unwrap().0,
+        "SignatureDoesNotMatch"
+    );
+    assert_eq!(
+        check("POST", &params, "wrong").unwrap().0,
+        "SignatureDoesNotMatch"
+    );
 }

@@ -121,7 +121,9 @@ mod tests {
         for v in IMAGE_VARS {
             filled = filled.replace(&format!("${{imageInfo.{v}}}"), "\"1\"");
         }
-        filled = filled.replace("${x:upload_id}", "\"u\"").replace("${x:ticket}", "\"t\"");
+        filled = filled
+            .replace("${x:upload_id}", "\"u\"")
+            .replace("${x:ticket}", "\"t\"");
         let parsed: Value = serde_json::from_str(&filled).unwrap();
         assert_eq!(parsed["x:ticket"], "t");
         assert_eq!(parsed["object"], "v");
@@ -131,11 +133,17 @@ mod tests {
     #[test]
     fn callback_json_carries_url_host_and_type() {
         let names = vec!["upload_id".to_string()];
-        let j: Value = serde_json::from_str(&callback_json(&spec(CallbackBodyType::Form, &names))).unwrap();
+        let j: Value =
+            serde_json::from_str(&callback_json(&spec(CallbackBodyType::Form, &names))).unwrap();
         assert_eq!(j["callbackUrl"], "https://gw.example.com/v1/callbacks/oss");
         assert_eq!(j["callbackHost"], "gw.example.com");
         assert_eq!(j["callbackBodyType"], "application/x-www-form-urlencoded");
-        assert!(j["callbackBody"].as_str().unwrap().contains("x:upload_id=${x:upload_id}"));
+        assert!(
+            j["callbackBody"]
+                .as_str()
+                .unwrap()
+                .contains("x:upload_id=${x:upload_id}")
+        );
         assert!(j.get("callbackSNI").is_none());
     }
 

@@ -11,8 +11,9 @@ pub mod sts;
 mod vector_tests;
 
 use super::{
-    CallbackRequest, CredentialIssuer, FormContentType, FormRequest, FormSigner, ObjectOp, Provider,
-    ScopedCredentials, SignedForm, SignedUrl, SigningCredentials, UpstreamError, UrlRequest,
+    CallbackRequest, CredentialIssuer, FormContentType, FormRequest, FormSigner, ObjectOp,
+    Provider, ScopedCredentials, SignedForm, SignedUrl, SigningCredentials, UpstreamError,
+    UrlRequest,
 };
 use crate::config::{BucketSettings, CallbackSettings, SignatureVersion};
 use callback_params::CallbackSpec;
@@ -34,7 +35,11 @@ pub struct OssProvider {
 }
 
 impl OssProvider {
-    pub fn new(bucket: Arc<BucketSettings>, callbacks: &CallbackSettings, http: reqwest::Client) -> Self {
+    pub fn new(
+        bucket: Arc<BucketSettings>,
+        callbacks: &CallbackSettings,
+        http: reqwest::Client,
+    ) -> Self {
         OssProvider {
             location: BucketLocation::from_settings(&bucket),
             bucket,
@@ -91,7 +96,11 @@ impl Provider for OssProvider {
     }
 
     fn endpoint(&self) -> String {
-        self.bucket.endpoint.as_str().trim_end_matches('/').to_string()
+        self.bucket
+            .endpoint
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     }
 
     fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl {
@@ -99,9 +108,15 @@ impl Provider for OssProvider {
             ObjectOp::Put => ("PUT", vec![]),
             ObjectOp::Append { position } => (
                 "POST",
-                vec![("append".into(), String::new()), ("position".into(), position.to_string())],
+                vec![
+                    ("append".into(), String::new()),
+                    ("position".into(), position.to_string()),
+                ],
             ),
-            ObjectOp::UploadPart { upload_id, part_number } => (
+            ObjectOp::UploadPart {
+                upload_id,
+                part_number,
+            } => (
                 "PUT",
                 vec![
                     ("partNumber".into(), part_number.to_string()),
@@ -122,7 +137,9 @@ impl Provider for OssProvider {
             headers.push(("Content-MD5".into(), md5.into()));
         }
         let mut additional = Vec::new();
-        if let (Some(len), SignatureVersion::V4) = (req.content_length, self.bucket.signature_version) {
+        if let (Some(len), SignatureVersion::V4) =
+            (req.content_length, self.bucket.signature_version)
+        {
             headers.push(("Content-Length".into(), len.to_string()));
             additional.push("content-length".to_string());
         }
@@ -135,10 +152,14 @@ impl Provider for OssProvider {
             now: req.now,
             expires_in: req.expires_in,
         };
-        let creds = creds.map(to_creds).unwrap_or_else(|| self.own_credentials());
+        let creds = creds
+            .map(to_creds)
+            .unwrap_or_else(|| self.own_credentials());
         let signed = match self.bucket.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
-            SignatureVersion::V4 => sign_v4::presign(&self.location, &self.bucket.region, creds, &input),
+            SignatureVersion::V4 => {
+                sign_v4::presign(&self.location, &self.bucket.region, creds, &input)
+            }
         };
         SignedUrl {
             method,
@@ -150,7 +171,10 @@ impl Provider for OssProvider {
 
     fn callback_params(&self, cb: &CallbackRequest) -> Option<Vec<(String, String)>> {
         let (callback, vars) = self.encoded_callback(cb);
-        Some(vec![("callback".into(), callback), ("callback-var".into(), vars)])
+        Some(vec![
+            ("callback".into(), callback),
+            ("callback-var".into(), vars),
+        ])
     }
 
     fn supports_append(&self) -> bool {
@@ -162,19 +186,26 @@ impl Provider for OssProvider {
     }
 
     fn credentials(&self) -> Option<&dyn CredentialIssuer> {
-        self.bucket.sts.as_ref().map(|_| self as &dyn CredentialIssuer)
+        self.bucket
+            .sts
+            .as_ref()
+            .map(|_| self as &dyn CredentialIssuer)
     }
 }
 
 impl FormSigner for OssProvider {
     fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm {
-        let mut fields: Vec<(String, String)> = vec![("success_action_status".into(), "200".into())];
+        let mut fields: Vec<(String, String)> =
+            vec![("success_action_status".into(), "200".into())];
         if let FormContentType::Exact(ct) = req.content_type {
             fields.push(("Content-Type".into(), ct.into()));
         }
         if let Some(cb) = req.callback {
             let names: Vec<String> = cb.vars.iter().map(|(k, _)| k.clone()).collect();
-            fields.push(("callback".into(), callback_params::encode_callback(&self.spec(cb, &names))));
+            fields.push((
+                "callback".into(),
+                callback_params::encode_callback(&self.spec(cb, &names)),
+            ));
             for (k, v) in &cb.vars {
                 fields.push((format!("x:{k}"), v.clone()));
             }
@@ -197,8 +228,18 @@ impl FormSigner for OssProvider {
             fields: &fields,
             expiration,
         };
-        let creds = req.credentials.as_ref().map(to_creds).unwrap_or_else(|| self.own_credentials());
-        let signed = post_policy::sign(self.bucket.signature_version, &self.bucket.region, creds, &input, req.now);
+        let creds = req
+            .credentials
+            .as_ref()
+            .map(to_creds)
+            .unwrap_or_else(|| self.own_credentials());
+        let signed = post_policy::sign(
+            self.bucket.signature_version,
+            &self.bucket.region,
+            creds,
+            &input,
+            req.now,
+        );
         let mut out = Vec::with_capacity(signed.fields.len() + 1);
         if !req.key_is_prefix {
             out.push(("key".to_string(), req.key.to_string()));
@@ -239,16 +280,21 @@ impl CredentialIssuer for OssProvider {
                 },
                 sts_settings.access_key_secret.expose_secret(),
             );
-            let creds = sts::assume_role(&self.http, &sts_settings.endpoint, sts_settings.timeout, &params)
-                .await
-                .map_err(|e| match e {
-                    sts::StsError::Timeout(_) => UpstreamError::Timeout { service: "STS" },
-                    other => UpstreamError::Failed {
-                        service: "STS",
-                        class: other.class(),
-                        detail: other.to_string(),
-                    },
-                })?;
+            let creds = sts::assume_role(
+                &self.http,
+                &sts_settings.endpoint,
+                sts_settings.timeout,
+                &params,
+            )
+            .await
+            .map_err(|e| match e {
+                sts::StsError::Timeout(_) => UpstreamError::Timeout { service: "STS" },
+                other => UpstreamError::Failed {
+                    service: "STS",
+                    class: other.class(),
+                    detail: other.to_string(),
+                },
+            })?;
             Ok(ScopedCredentials {
                 access_key_id: creds.access_key_id,
                 access_key_secret: creds.access_key_secret,

@@ -46,7 +46,10 @@ pub struct SignedForm {
 
 fn expiration(t: OffsetDateTime) -> String {
     // OSS wants milliseconds and a `Z`, as the SDKs send.
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).expect("0 ns is valid");
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("0 ns is valid");
     let s = t.format(&Rfc3339).expect("RFC 3339 formats any UTC time");
     format!("{}.000Z", s.trim_end_matches('Z'))
 }
@@ -131,5 +134,8 @@ pub fn sign(
         }
     }
     fields.extend(input.fields.iter().cloned());
-    SignedForm { fields, policy_json }
+    SignedForm {
+        fields,
+        policy_json,
+    }
 }

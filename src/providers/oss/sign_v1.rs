@@ -123,7 +123,11 @@ pub fn presign(
     query.push(("Expires".into(), expires.to_string()));
     query.push(("Signature".into(), signature));
     Presigned {
-        url: format!("{}?{}", loc.object_url(input.key, slash_safe), query_string(&query)),
+        url: format!(
+            "{}?{}",
+            loc.object_url(input.key, slash_safe),
+            query_string(&query)
+        ),
         expires_at,
         string_to_sign: to_sign,
         canonical_request: None,

@@ -10,7 +10,6 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 pub const ALGORITHM: &str = "OSS4-HMAC-SHA256";
 
@@ -23,10 +22,19 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 /// `YYYYMMDDTHHMMSSZ` and `YYYYMMDD`.
 pub fn timestamps(now: OffsetDateTime) -> (String, String) {
     let now = now.to_offset(time::UtcOffset::UTC);
-    let date = now
-        .format(format_description!("[year][month][day]T[hour][minute][second]Z"))
-        .expect("fixed format");
-    let day = date[..8].to_string();
+    // Written out by hand: `time`'s formatter costs more than the rest of a V1 signature.
+    let day = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let date = format!(
+        "{day}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
     (date, day)
 }
 
@@ -55,7 +63,13 @@ pub fn canonical_request(
     q.sort();
     let canonical_query = q
         .iter()
-        .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("&");
 
@@ -89,7 +103,12 @@ pub fn canonical_request(
     )
 }
 
-pub fn presign(loc: &BucketLocation, region: &str, creds: Credentials<'_>, input: &PresignInput<'_>) -> Presigned {
+pub fn presign(
+    loc: &BucketLocation,
+    region: &str,
+    creds: Credentials<'_>,
+    input: &PresignInput<'_>,
+) -> Presigned {
     let (date, day) = timestamps(input.now);
     let scope = scope(&day, region);
     let mut additional: Vec<String> = input
@@ -107,7 +126,10 @@ pub fn presign(loc: &BucketLocation, region: &str, creds: Credentials<'_>, input
     query.push(("x-oss-date".into(), date.clone()));
     query.push(("x-oss-expires".into(), input.expires_in.to_string()));
     query.push(("x-oss-signature-version".into(), ALGORITHM.into()));
-    query.push(("x-oss-credential".into(), format!("{}/{scope}", creds.access_key_id)));
+    query.push((
+        "x-oss-credential".into(),
+        format!("{}/{scope}", creds.access_key_id),
+    ));
     if !additional.is_empty() {
         query.push(("x-oss-additional-headers".into(), additional.join(";")));
     }
@@ -117,10 +139,17 @@ pub fn presign(loc: &BucketLocation, region: &str, creds: Credentials<'_>, input
         "{ALGORITHM}\n{date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let signature = sign_hex(&signing_key(creds.access_key_secret, &day, region), &to_sign);
+    let signature = sign_hex(
+        &signing_key(creds.access_key_secret, &day, region),
+        &to_sign,
+    );
     query.push(("x-oss-signature".into(), signature));
     Presigned {
-        url: format!("{}?{}", loc.object_url(input.key, true), query_string(&query)),
+        url: format!(
+            "{}?{}",
+            loc.object_url(input.key, true),
+            query_string(&query)
+        ),
         expires_at: input.now + Duration::from_secs(input.expires_in),
         string_to_sign: to_sign,
         canonical_request: Some(canonical),

@@ -71,7 +71,10 @@ pub fn timestamp(now: OffsetDateTime) -> String {
 }
 
 /// Every parameter of the request, `Signature` last.
-pub fn signed_params(input: &AssumeRoleInput<'_>, access_key_secret: &str) -> Vec<(String, String)> {
+pub fn signed_params(
+    input: &AssumeRoleInput<'_>,
+    access_key_secret: &str,
+) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = [
         ("Action", "AssumeRole".to_string()),
         ("Version", "2015-04-01".to_string()),
@@ -172,14 +175,24 @@ pub async fn assume_role(
         let code = serde_json::from_slice::<Failure>(&body)
             .map(|f| f.code)
             .unwrap_or_default();
-        let code: String = code.chars().filter(|c| c.is_ascii_graphic()).take(100).collect();
-        return Err(StsError::Refused { status: status.as_u16(), code });
+        let code: String = code
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(100)
+            .collect();
+        return Err(StsError::Refused {
+            status: status.as_u16(),
+            code,
+        });
     }
-    let ok: Success = serde_json::from_slice(&body)
-        .map_err(|e| {
-            // Position only: serde's message may quote the body, which holds secrets.
-            StsError::BadResponse(format!("unexpected JSON at line {} column {}", e.line(), e.column()))
-        })?;
+    let ok: Success = serde_json::from_slice(&body).map_err(|e| {
+        // Position only: serde's message may quote the body, which holds secrets.
+        StsError::BadResponse(format!(
+            "unexpected JSON at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
     let expiration = OffsetDateTime::parse(&ok.credentials.expiration, &Rfc3339)
         .map_err(|_| StsError::BadResponse("Expiration is not an RFC 3339 time".into()))?;
     Ok(TemporaryCredentials {

@@ -10,27 +10,50 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 fn load(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/vectors/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 fn pairs(v: &Value) -> Vec<(String, String)> {
     v.as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn location(endpoint: &str, bucket: &str) -> BucketLocation {
     let u = url::Url::parse(endpoint).unwrap();
-    BucketLocation::new(u.scheme(), u.host_str().unwrap(), bucket, UrlStyle::VirtualHosted)
+    BucketLocation::new(
+        u.scheme(),
+        u.host_str().unwrap(),
+        bucket,
+        UrlStyle::VirtualHosted,
+    )
 }
 
 /// Path plus the query as a sorted multiset of decoded pairs: "the full URL up to query
 /// ordering".
 fn url_parts(u: &str) -> (String, BTreeMap<String, String>) {
     let parsed = url::Url::parse(u).unwrap();
-    let base = format!("{}://{}{}", parsed.scheme(), parsed.host_str().unwrap(), parsed.path());
-    (base, parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    let base = format!(
+        "{}://{}{}",
+        parsed.scheme(),
+        parsed.host_str().unwrap(),
+        parsed.path()
+    );
+    (
+        base,
+        parsed
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    )
 }
 
 fn now(v: &Value) -> OffsetDateTime {
@@ -61,24 +84,47 @@ fn oss_v1_presign_vectors() {
             access_key_secret: i["access_key_secret"].as_str().unwrap(),
             security_token: i["security_token"].as_str(),
         };
-        let loc = location(i["endpoint"].as_str().unwrap(), i["bucket"].as_str().unwrap());
+        let loc = location(
+            i["endpoint"].as_str().unwrap(),
+            i["bucket"].as_str().unwrap(),
+        );
         let signed = sign_v1::presign(&loc, creds, &input, i["slash_safe"].as_bool().unwrap());
         let e = &v["expected"];
-        assert_eq!(signed.string_to_sign, e["string_to_sign"].as_str().unwrap(), "{name}");
-        assert_eq!(signed.expires_at.unix_timestamp().to_string(), e["Expires"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            signed.string_to_sign,
+            e["string_to_sign"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            signed.expires_at.unix_timestamp().to_string(),
+            e["Expires"].as_str().unwrap(),
+            "{name}"
+        );
         let (ours_base, ours_q) = url_parts(&signed.url);
         let (want_base, want_q) = url_parts(e["url"].as_str().unwrap());
-        assert_eq!(ours_q["Signature"], e["signature_base64"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            ours_q["Signature"],
+            e["signature_base64"].as_str().unwrap(),
+            "{name}"
+        );
         assert_eq!(ours_q, want_q, "{name}");
         assert_eq!(ours_base, want_base, "{name}");
         // Byte for byte, too, where oss2's path escaping is used.
         if !i["slash_safe"].as_bool().unwrap() {
-            assert!(e["url"].as_str().unwrap().starts_with(&loc.object_url(input.key, false)));
+            assert!(
+                e["url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&loc.object_url(input.key, false))
+            );
         }
     }
     for d in file["official_doc_examples"].as_array().unwrap() {
         assert_eq!(
-            sign_v1::hmac_sha1_base64(d["access_key_secret"].as_str().unwrap(), d["string_to_sign"].as_str().unwrap()),
+            sign_v1::hmac_sha1_base64(
+                d["access_key_secret"].as_str().unwrap(),
+                d["string_to_sign"].as_str().unwrap()
+            ),
             d["expected_signature"].as_str().unwrap()
         );
     }
@@ -114,14 +160,29 @@ fn oss_v4_presign_vectors() {
             access_key_secret: i["access_key_secret"].as_str().unwrap(),
             security_token: i["security_token"].as_str(),
         };
-        let loc = location(i["endpoint"].as_str().unwrap(), i["bucket"].as_str().unwrap());
+        let loc = location(
+            i["endpoint"].as_str().unwrap(),
+            i["bucket"].as_str().unwrap(),
+        );
         let signed = sign_v4::presign(&loc, i["region"].as_str().unwrap(), creds, &input);
         let e = &v["expected"];
-        assert_eq!(signed.canonical_request.as_deref().unwrap(), e["canonical_request"].as_str().unwrap(), "{name}");
-        assert_eq!(signed.string_to_sign, e["string_to_sign"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            signed.canonical_request.as_deref().unwrap(),
+            e["canonical_request"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            signed.string_to_sign,
+            e["string_to_sign"].as_str().unwrap(),
+            "{name}"
+        );
         let (ours_base, ours_q) = url_parts(&signed.url);
         let (want_base, want_q) = url_parts(e["url"].as_str().unwrap());
-        assert_eq!(ours_q["x-oss-signature"], e["signature_hex"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            ours_q["x-oss-signature"],
+            e["signature_hex"].as_str().unwrap(),
+            "{name}"
+        );
         assert_eq!(ours_q, want_q, "{name}");
         assert_eq!(ours_base, want_base, "{name}");
     }
@@ -160,7 +221,11 @@ fn oss_post_policy_vectors() {
             expiration: now + std::time::Duration::from_secs(3600),
         };
         let signed = post_policy::sign(version, region, creds, &input, now);
-        assert_eq!(signed.policy_json, v["policy_json"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            signed.policy_json,
+            v["policy_json"].as_str().unwrap(),
+            "{name}"
+        );
         let got: BTreeMap<String, String> = signed.fields.into_iter().collect();
         for (k, want) in pairs(&v["form_fields"]) {
             if k == "key" || k.starts_with("x:") {
@@ -187,12 +252,20 @@ fn sts_rpc_signature_vectors() {
     let params = pairs(&v["params_signed"]);
     let to_sign = sts::string_to_sign("POST", &params);
     assert_eq!(to_sign, v["string_to_sign"].as_str().unwrap());
-    assert_eq!(sts::signature(v["access_key_secret"].as_str().unwrap(), &to_sign), v["signature"].as_str().unwrap());
+    assert_eq!(
+        sts::signature(v["access_key_secret"].as_str().unwrap(), &to_sign),
+        v["signature"].as_str().unwrap()
+    );
     assert_eq!(
         sts::string_to_sign("GET", &params),
-        v["same_params_if_sent_with_GET"]["string_to_sign"].as_str().unwrap()
+        v["same_params_if_sent_with_GET"]["string_to_sign"]
+            .as_str()
+            .unwrap()
     );
-    assert_eq!(sts::timestamp(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()), "2023-11-14T22:13:20Z");
+    assert_eq!(
+        sts::timestamp(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()),
+        "2023-11-14T22:13:20Z"
+    );
 }
 
 #[test]
@@ -210,9 +283,16 @@ fn signed_params_are_signed_over_every_other_param() {
     let (k, sig) = params.last().unwrap();
     assert_eq!(k, "Signature");
     let rest = &params[..params.len() - 1];
-    assert_eq!(sig, &sts::signature("secret", &sts::string_to_sign("POST", rest)));
-    let policy: Value = serde_json::from_str(&params.iter().find(|(k, _)| k == "Policy").unwrap().1).unwrap();
-    assert_eq!(policy["Statement"][0]["Resource"][0], "acs:oss:*:*:b/avatars/u/*");
+    assert_eq!(
+        sig,
+        &sts::signature("secret", &sts::string_to_sign("POST", rest))
+    );
+    let policy: Value =
+        serde_json::from_str(&params.iter().find(|(k, _)| k == "Policy").unwrap().1).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Resource"][0],
+        "acs:oss:*:*:b/avatars/u/*"
+    );
     assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
 }
 
