@@ -486,7 +486,9 @@ impl Settings {
                 if len > max {
                     return Err(ConfigError::new(
                         &format!("profiles.{name}.callback"),
-                        format!("the callback parameter could reach {len} bytes, over storage's {max}; shorten callbacks.public_url or callback_host"),
+                        format!(
+                            "the callback parameter could reach {len} bytes, over storage's {max}; shorten callbacks.public_url or callback_host"
+                        ),
                     ));
                 }
             }

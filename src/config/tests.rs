@@ -148,6 +148,12 @@ fn secrets_never_show_in_debug_output() {
 #[test]
 fn a_callback_that_could_exceed_the_oss_limit_is_refused_at_load() {
     let long = format!("https://gw.example.com/{}", "p".repeat(4000));
-    let e = err(&format!("{MINIMAL}\n[callbacks]\npublic_url = \"{long}\"\n"));
-    assert!(e.starts_with("config error: profiles.avatars.callback:") && e.contains("over storage's 5120"), "{e}");
+    let e = err(&format!(
+        "{MINIMAL}\n[callbacks]\npublic_url = \"{long}\"\n"
+    ));
+    assert!(
+        e.starts_with("config error: profiles.avatars.callback:")
+            && e.contains("over storage's 5120"),
+        "{e}"
+    );
 }
