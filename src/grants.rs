@@ -5,7 +5,7 @@
 use crate::auth::AuthUser;
 use crate::callbacks::ticket::{self, TicketScope};
 use crate::config::Profile;
-use crate::domain::{UploadId, UploadKind, UploadRecord, UploadStatus};
+use crate::domain::{RecordTarget, UploadId, UploadKind, UploadRecord};
 use crate::error::ApiError;
 use crate::providers::{CallbackRequest, ScopedCredentials};
 use crate::rights;
@@ -152,30 +152,19 @@ async fn issue(
         Vec::new()
     };
 
-    let record = UploadRecord {
-        id: id.clone(),
-        user: who.user.clone(),
-        profile: profile.name.clone(),
-        provider: provider.kind().to_string(),
-        bucket: profile.bucket.bucket.clone(),
-        key: prefix.as_str().to_string(),
-        kind: UploadKind::Sts,
-        status: UploadStatus::Issued,
-        declared_size: None,
-        size: None,
-        etag: None,
-        content_type: None,
-        crc64: None,
-        content_md5: None,
-        image_info: None,
-        vars: Default::default(),
-        storage_upload_id: None,
-        grant_id: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: credentials.expiration,
-        completed_at: None,
-    };
+    let record = UploadRecord::issued(
+        id.clone(),
+        who.user.clone(),
+        UploadKind::Sts,
+        RecordTarget {
+            profile: &profile.name,
+            provider: provider.kind(),
+            bucket: &profile.bucket.bucket,
+            key: prefix.as_str(),
+        },
+        now,
+        credentials.expiration,
+    );
     state.store.create_record(&record).await?;
     Ok(Grant {
         id,

@@ -7,8 +7,8 @@ use crate::auth::AuthUser;
 use crate::callbacks::ticket::{self, TicketScope};
 use crate::config::Profile;
 use crate::domain::{
-    ContentType, Filename, ObjectKey, RenderContext, UploadId, UploadKind, UploadRecord,
-    UploadStatus,
+    ContentType, Filename, ObjectKey, RecordTarget, RenderContext, UploadId, UploadKind,
+    UploadRecord,
 };
 use crate::error::ApiError;
 use crate::providers::oss::callback_params::MAX_PARAM_BYTES;
@@ -207,30 +207,22 @@ pub fn plan_object(
         check_callback_size(provider.as_ref(), cb)?;
     }
 
-    let record = UploadRecord {
+    let mut record = UploadRecord::issued(
         id,
-        user: who.user.clone(),
-        profile: profile.name.clone(),
-        provider: provider.kind().to_string(),
-        bucket: profile.bucket.bucket.clone(),
-        key: key.as_str().to_string(),
-        kind: ask.kind,
-        status: UploadStatus::Issued,
-        declared_size: ask.size,
-        size: None,
-        etag: None,
-        content_type: ask.content_type.map(|c| c.as_str().to_string()),
-        crc64: None,
-        content_md5: None,
-        image_info: None,
-        vars: ask.vars,
-        storage_upload_id: None,
-        grant_id: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: now + profile.expires_in,
-        completed_at: None,
-    };
+        who.user.clone(),
+        ask.kind,
+        RecordTarget {
+            profile: &profile.name,
+            provider: provider.kind(),
+            bucket: &profile.bucket.bucket,
+            key: key.as_str(),
+        },
+        now,
+        now + profile.expires_in,
+    );
+    record.declared_size = ask.size;
+    record.content_type = ask.content_type.map(|c| c.as_str().to_string());
+    record.vars = ask.vars;
     Ok(ObjectPlan {
         profile: profile.clone(),
         provider,

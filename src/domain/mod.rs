@@ -11,5 +11,7 @@ pub use content_type::{ContentType, ContentTypeError, ContentTypePattern};
 pub use filename::{Filename, FilenameError, MAX_FILENAME_BYTES};
 pub use key_template::{KeyTemplate, RenderContext, RenderError, TemplateError};
 pub use object_key::{KeyPrefix, MAX_KEY_BYTES, ObjectKey, ObjectKeyError};
-pub use upload::{ImageInfo, UploadId, UploadIdError, UploadKind, UploadRecord, UploadStatus};
+pub use upload::{
+    ImageInfo, RecordTarget, UploadId, UploadIdError, UploadKind, UploadRecord, UploadStatus,
+};
 pub use user::{UserId, UserIdError, encode_segment};

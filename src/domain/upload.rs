@@ -186,6 +186,51 @@ pub struct UploadRecord {
     pub completed_at: Option<OffsetDateTime>,
 }
 
+/// Where an issued record points: (profile, provider kind, bucket, object key or prefix).
+pub struct RecordTarget<'a> {
+    pub profile: &'a str,
+    pub provider: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+}
+
+impl UploadRecord {
+    /// A fresh record in status `issued`, with nothing known about the object yet.
+    pub fn issued(
+        id: UploadId,
+        user: UserId,
+        kind: UploadKind,
+        target: RecordTarget<'_>,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> UploadRecord {
+        UploadRecord {
+            id,
+            user,
+            profile: target.profile.to_string(),
+            provider: target.provider.to_string(),
+            bucket: target.bucket.to_string(),
+            key: target.key.to_string(),
+            kind,
+            status: UploadStatus::Issued,
+            declared_size: None,
+            size: None,
+            etag: None,
+            content_type: None,
+            crc64: None,
+            content_md5: None,
+            image_info: None,
+            vars: BTreeMap::new(),
+            storage_upload_id: None,
+            grant_id: None,
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            completed_at: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ImageInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
