@@ -137,10 +137,7 @@ async fn issue(
         );
         let cb = CallbackRequest {
             body_type: profile.callback_body_type,
-            image_info: profile
-                .content_types
-                .iter()
-                .any(|p| p.to_string().starts_with("image/")),
+            image_info: rights::image_info(profile),
             vars: vec![
                 ("grant_id".into(), id.as_str().to_string()),
                 ("ticket".into(), t),

@@ -152,7 +152,8 @@ pub fn provider_for(state: &AppState, profile: &Profile) -> Result<Arc<dyn Provi
         })
 }
 
-fn image_info(profile: &Profile) -> bool {
+/// Ask for `${imageInfo.*}` only where images may be uploaded.
+pub fn image_info(profile: &Profile) -> bool {
     profile
         .content_types
         .iter()
