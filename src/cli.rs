@@ -36,6 +36,34 @@ enum Command {
     /// Presign a request as the gateway would (debugging SignatureDoesNotMatch).
     #[command(subcommand)]
     Sign(Box<crate::cli_sign::SignCommand>),
+    /// Check a storage callback's signature as the server does: prints `valid` (exit 0) or
+    /// `invalid: <reason>` (exit 1).
+    VerifyCallback(VerifyCallbackArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyCallbackArgs {
+    /// Path and query exactly as on the request line, e.g. '/v1/callbacks/oss?x=1'.
+    #[arg(long)]
+    request_target: String,
+    /// The Authorization header (base64 signature).
+    #[arg(long)]
+    authorization: String,
+    /// The x-oss-pub-key-url header (base64 of the key URL).
+    #[arg(long)]
+    pub_key_url_b64: String,
+    /// File with the raw request body.
+    #[arg(long)]
+    body_file: PathBuf,
+    /// PEM of the public key (default: the key pinned for the URL, OSS's current key).
+    #[arg(long)]
+    pub_key_file: Option<PathBuf>,
+    /// Allow-listed key URL prefix (repeatable; default: OSS's two prefixes).
+    #[arg(long)]
+    allow_prefix: Vec<String>,
+    /// On failure, also print the string that was checked (stderr).
+    #[arg(long)]
+    explain: bool,
 }
 
 pub fn run() -> ExitCode {
@@ -44,6 +72,7 @@ pub fn run() -> ExitCode {
         Command::Serve => serve(cli.config),
         Command::CheckConfig { path } => check_config(path.or(cli.config)),
         Command::Sign(cmd) => crate::cli_sign::run(*cmd),
+        Command::VerifyCallback(args) => verify_callback(args),
         Command::HashApiKey => {
             let mut key = String::new();
             if std::io::stdin().read_to_string(&mut key).is_err() {
@@ -57,6 +86,68 @@ pub fn run() -> ExitCode {
                 ))
             );
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
+    use crate::callbacks::signature;
+    let invalid = |reason: String| {
+        println!("invalid: {reason}");
+        ExitCode::FAILURE
+    };
+    let prefixes: Vec<String> = if a.allow_prefix.is_empty() {
+        signature::OSS_KEY_URL_PREFIXES
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    } else {
+        a.allow_prefix.clone()
+    };
+    let url = match signature::allowed_key_url(&a.pub_key_url_b64, &prefixes) {
+        Ok(u) => u,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let pem = match &a.pub_key_file {
+        Some(f) => match std::fs::read_to_string(f) {
+            Ok(p) => p,
+            Err(e) => return invalid(format!("cannot read {}: {e}", f.display())),
+        },
+        None if url.ends_with(signature::OSS_PUB_KEY_V1_URL_PATH)
+            && signature::OSS_KEY_URL_PREFIXES
+                .iter()
+                .any(|p| url == format!("{p}{}", signature::OSS_PUB_KEY_V1_URL_PATH)) =>
+        {
+            signature::OSS_PUB_KEY_V1_PEM.to_string()
+        }
+        None => {
+            return invalid(format!(
+                "no pinned key for {url}; download it and pass --pub-key-file"
+            ));
+        }
+    };
+    let key = match signature::parse_public_key(&pem) {
+        Ok(k) => k,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let body = match std::fs::read(&a.body_file) {
+        Ok(b) => b,
+        Err(e) => return invalid(format!("cannot read {}: {e}", a.body_file.display())),
+    };
+    match signature::verify(&key, &a.request_target, &body, &a.authorization) {
+        Ok(()) => {
+            println!("valid");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if a.explain {
+                let sts = signature::string_to_sign(&a.request_target, &body);
+                eprintln!(
+                    "string to sign (url_decode(path) [?query] \\n body):\n{}",
+                    String::from_utf8_lossy(&sts)
+                );
+            }
+            invalid(e.to_string())
         }
     }
 }

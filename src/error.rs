@@ -81,6 +81,26 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
 
+    // --- storage callbacks and confirmation ---
+    #[error("{0}")]
+    CallbackMalformed(String),
+    #[error("the public key URL is not on the allow-list; nothing was fetched")]
+    CallbackKeyUrlRejected,
+    #[error("the callback's public key could not be obtained; retry shortly")]
+    CallbackKeyUnavailable(String),
+    #[error("the callback signature does not match its request target and body")]
+    CallbackBadSignature,
+    #[error("{0}")]
+    CallbackBindingMismatch(String),
+    #[error("this upload was already completed with a different object version (ETag)")]
+    CallbackConflict,
+    #[error("the stored object breaks the upload's rules: {0}")]
+    UploadRejected(String),
+    #[error("the callback could not be recorded; the upload can be confirmed later")]
+    CallbackNotRecorded,
+    #[error("storage holds no object at this upload's key yet; upload it, then confirm again")]
+    ObjectMissing,
+
     // --- throttling (429) ---
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -130,6 +150,15 @@ impl ApiError {
             ApiError::InvalidObjectKey(_) => "invalid-object-key",
             ApiError::KindNotAllowed { .. } => "upload-kind-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::CallbackMalformed(_) => "callback-malformed",
+            ApiError::CallbackKeyUrlRejected => "callback-key-url-rejected",
+            ApiError::CallbackKeyUnavailable(_) => "callback-key-unavailable",
+            ApiError::CallbackBadSignature => "callback-bad-signature",
+            ApiError::CallbackBindingMismatch(_) => "callback-binding-mismatch",
+            ApiError::CallbackConflict => "callback-conflict",
+            ApiError::UploadRejected(_) => "upload-rejected",
+            ApiError::CallbackNotRecorded => "callback-not-recorded",
+            ApiError::ObjectMissing => "object-missing",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::StoreUnavailable => "store-unavailable",
             ApiError::NotReady(_) => "not-ready",
@@ -172,6 +201,15 @@ impl ApiError {
         "invalid-object-key",
         "upload-kind-not-allowed",
         "conflict",
+        "callback-malformed",
+        "callback-key-url-rejected",
+        "callback-key-unavailable",
+        "callback-bad-signature",
+        "callback-binding-mismatch",
+        "callback-conflict",
+        "upload-rejected",
+        "callback-not-recorded",
+        "object-missing",
         "rate-limited",
         "store-unavailable",
         "not-ready",
@@ -203,7 +241,18 @@ impl ResponseError for ApiError {
             }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RouteNotFound { .. } | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::CallbackConflict | ApiError::ObjectMissing => {
+                StatusCode::CONFLICT
+            }
+            ApiError::CallbackMalformed(_) | ApiError::CallbackKeyUrlRejected => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::CallbackBadSignature | ApiError::CallbackBindingMismatch(_) => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::UploadRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::CallbackKeyUnavailable(_) => StatusCode::BAD_GATEWAY,
+            ApiError::CallbackNotRecorded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -215,7 +264,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let ApiError::UpstreamFailed { detail, .. } = self {
+        if let ApiError::UpstreamFailed { detail, .. } | ApiError::CallbackKeyUnavailable(detail) =
+            self
+        {
             tracing::error!(code = self.code(), error = %self, detail = %detail, "request failed");
         } else if status.is_server_error() {
             // The cause goes to the log, inside the request span that carries the request id.

@@ -51,12 +51,15 @@ impl Application {
             .connect_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| StartupError::from_display("http client", e))?;
+        let callbacks = crate::callbacks::Receiver::new(settings.clone(), &store, metrics.clone())
+            .map_err(StartupError)?;
         let state = web::Data::new(AppState {
             providers: crate::providers::Providers::from_settings(&settings, &http),
             settings: settings.clone(),
             store,
             metrics: metrics.clone(),
             grants: crate::grants::cache(),
+            callbacks: Arc::new(callbacks),
         });
 
         let listener = TcpListener::bind(settings.listen).map_err(|e| {
@@ -167,6 +170,11 @@ impl Application {
             let handle = s.handle();
             (handle, tokio::spawn(s))
         });
+        // Aborted when this future ends or is dropped.
+        let _background = AbortOnDrop(vec![
+            tokio::spawn(replay_journal(self.state.clone())),
+            tokio::spawn(reconcile(self.state.clone())),
+        ]);
         let result = self.server.await;
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
@@ -174,6 +182,43 @@ impl Application {
         }
         tracing::info!("upload-gateway stopped");
         result
+    }
+}
+
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Moves journaled callbacks into Redis whenever the journal holds any (at start too: a
+/// previous run may have left some).
+async fn replay_journal(state: web::Data<AppState>) {
+    let interval = state.settings.callbacks.replay_interval;
+    loop {
+        if state.callbacks.journal().depth() > 0 {
+            match state.callbacks.replay(&state.store).await {
+                Ok(n) => tracing::info!(entries = n, "journaled callbacks replayed into Redis"),
+                Err(e) => tracing::warn!(error = %e, "journal replay paused; will retry"),
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn reconcile(state: web::Data<AppState>) {
+    let interval = state.settings.callbacks.reconcile_interval;
+    loop {
+        tokio::time::sleep(interval).await;
+        match crate::callbacks::reconcile::run_once(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "reconciled uploads past their expiry"),
+            Err(e) => tracing::warn!(error = %e, "reconcile round failed; will retry"),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub providers: Providers,
     pub grants: moka::future::Cache<(String, String), Arc<crate::grants::Grant>>,
+    pub callbacks: Arc<crate::callbacks::Receiver>,
 }
 
 impl AppState {

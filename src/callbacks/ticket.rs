@@ -1,6 +1,11 @@
 //! The `x:ticket` callback variable: an HMAC under the gateway's secret that binds a callback
 //! to what the gateway issued, so a client cannot re-point a callback at another upload, user
 //! or key by editing the variables it passes to storage.
+//!
+//! Form: `base64url(user) "." base64url(mac)`. The ticket names its user so that a callback
+//! can be proven genuine and bound without a Redis read (while Redis is down the verified
+//! callback is journaled; the record is matched when it is replayed). The user is no secret:
+//! the only party that sees the ticket is that user's own client.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,12 +35,28 @@ fn mac(secret: &[u8], user: &str, scope: &TicketScope<'_>) -> Hmac<Sha256> {
 }
 
 pub fn issue(secret: &[u8], user: &str, scope: &TicketScope<'_>) -> String {
-    URL_SAFE_NO_PAD.encode(mac(secret, user, scope).finalize().into_bytes())
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(user),
+        URL_SAFE_NO_PAD.encode(mac(secret, user, scope).finalize().into_bytes())
+    )
 }
 
-/// Constant-time check of a presented ticket.
+/// The user a ticket claims to be for. Unverified: pass it to [`verify`].
+pub fn claimed_user(presented: &str) -> Option<String> {
+    let (user, _) = presented.trim().split_once('.')?;
+    String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()
+}
+
+/// Constant-time check of a presented ticket for `user` and `scope`.
 pub fn verify(secret: &[u8], user: &str, scope: &TicketScope<'_>, presented: &str) -> bool {
-    match URL_SAFE_NO_PAD.decode(presented.trim()) {
+    let Some((claimed, tag)) = presented.trim().split_once('.') else {
+        return false;
+    };
+    if URL_SAFE_NO_PAD.decode(claimed).ok().as_deref() != Some(user.as_bytes()) {
+        return false;
+    }
+    match URL_SAFE_NO_PAD.decode(tag) {
         Ok(bytes) => mac(secret, user, scope).verify_slice(&bytes).is_ok(),
         Err(_) => false,
     }
@@ -85,6 +106,15 @@ mod tests {
         ));
         assert!(!verify(b"other-secret-0123456789", "alice", &scope, &t));
         assert!(!verify(S, "alice", &scope, "not base64!"));
+        assert_eq!(claimed_user(&t).as_deref(), Some("alice"));
+        // Swapping the claimed user does not carry the MAC over.
+        let forged = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode("bob"),
+            t.split_once('.').unwrap().1
+        );
+        assert_eq!(claimed_user(&forged).as_deref(), Some("bob"));
+        assert!(!verify(S, "bob", &scope, &forged));
     }
 
     #[test]

@@ -171,6 +171,12 @@ pub struct UploadRecord {
     /// The STS grant an object arrived under (records created by STS callbacks only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<UploadId>,
+    /// Why the upload failed (status `failed` only), e.g. a callback over the size limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Id of the completion event in the event stream, once it has been appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -223,6 +229,8 @@ impl UploadRecord {
             vars: BTreeMap::new(),
             storage_upload_id: None,
             grant_id: None,
+            failure: None,
+            event_id: None,
             created_at: now,
             updated_at: now,
             expires_at,

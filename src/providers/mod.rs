@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone)]
 pub enum ObjectOp {
     Put,
+    /// HeadObject, which the gateway itself sends to check an upload.
+    Head,
     /// Append at `position` (OSS AppendObject).
     Append {
         position: u64,
@@ -55,6 +57,15 @@ pub struct UrlRequest<'a> {
 }
 
 /// A URL plus exactly the headers the client must send with it.
+/// What storage says about a stored object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectMeta {
+    pub size: u64,
+    pub etag: Option<String>,
+    pub content_type: Option<String>,
+    pub crc64: Option<String>,
+}
+
 pub struct SignedUrl {
     pub method: &'static str,
     pub url: String,
@@ -160,6 +171,11 @@ pub trait Provider: Send + Sync {
     fn credentials(&self) -> Option<&dyn CredentialIssuer> {
         None
     }
+    /// HeadObject with the gateway's own credentials; `None` when there is no such object.
+    fn head_object<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObjectMeta>, UpstreamError>>;
 }
 
 pub trait FormSigner: Send + Sync {

@@ -1,6 +1,7 @@
 //! Every URL the gateway serves is mounted here, in [`mount`], and nowhere else. The mount
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
+mod callbacks;
 mod health;
 mod meta;
 mod rights;
@@ -102,6 +103,8 @@ pub fn router(state: &AppState) -> Router {
     r.get("/v1/credentials/oss-sdk", rights::oss_sdk);
     r.get("/v1/uploads", uploads::list);
     r.get("/v1/uploads/{id}", uploads::get);
+    r.post("/v1/uploads/{id}/confirm", uploads::confirm);
+    r.post(&state.settings.callbacks.path, callbacks::oss);
     r
 }
 

@@ -33,6 +33,24 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(load_own(&state, &who, &id).await?))
 }
 
+/// The client's "my upload finished" when its callback failed (OSS answered 203): the
+/// gateway checks storage and completes the record if the object is there.
+pub async fn confirm(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::callbacks::reconcile::{self, Outcome};
+    let rec = load_own(&state, &who, &id).await?;
+    match reconcile::check(&state, &rec, "confirm").await? {
+        (Outcome::Missing, _) => Err(ApiError::ObjectMissing),
+        (Outcome::Rejected, r) => Err(ApiError::UploadRejected(
+            r.failure.unwrap_or_else(|| "rules broken".into()),
+        )),
+        (_, r) => Ok(HttpResponse::Ok().json(r)),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {

@@ -50,9 +50,16 @@ impl Keys {
         format!("{}:deadlines", self.prefix)
     }
 
-    /// Record id of an object that arrived under an STS grant, by bucket and key.
-    pub fn object_index(&self, bucket: &str, key: &str) -> String {
-        format!("{}:obj:{}:{}", self.prefix, bucket, key)
+    /// Record id claimed by one stored object version that arrived under an STS grant.
+    /// Hashed: object keys may be a kilobyte long and hold any byte.
+    pub fn object_claim(&self, bucket: &str, key: &str, etag: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [bucket, key, etag] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        format!("{}:obj:{}", self.prefix, hex::encode(h.finalize()))
     }
 
     pub fn lock(&self, name: &str) -> String {

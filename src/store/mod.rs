@@ -5,6 +5,7 @@
 //! tag (`{up:<id>}`), so the same code runs on Redis Cluster.
 
 mod conn;
+mod events;
 mod keys;
 mod ratelimit;
 mod uploads;

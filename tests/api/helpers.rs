@@ -172,6 +172,30 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a
+    /// hung Redis.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, sig: i32) {
+        if let Some(child) = self.child.lock().unwrap().as_ref() {
+            // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+            unsafe {
+                libc::kill(child.id() as i32, sig);
+            }
+        }
+    }
+
+    /// Starts it again after [`RedisServer::stop`], same port and data directory.
+    pub fn launch_again(&self) {
+        self.launch();
+    }
+
     /// Starts it again on the same port.
     pub fn restart(&self) {
         self.stop();
@@ -293,6 +317,12 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+pub fn journal_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("journals")
+        .join(name)
+}
+
 pub fn unique_prefix() -> String {
     format!("t{}", uuid::Uuid::new_v4().simple())
 }
@@ -309,6 +339,8 @@ pub async fn spawn_app_on(redis_url: &str, customise: impl FnOnce(&mut RawSettin
     init_logs();
     let prefix = unique_prefix();
     let mut raw = raw_settings(redis_url, &prefix);
+    // Each app its own journal: a journal directory serves one process at a time.
+    raw.callbacks.journal_dir = journal_dir(&prefix);
     customise(&mut raw);
     let settings = Settings::validate(raw).expect("test config is valid");
     let app = Application::build(settings).await.expect("app builds");

@@ -3,12 +3,14 @@
 mod helpers;
 
 mod auth;
+mod callbacks;
 mod cli;
 mod errors;
 mod health;
 mod logs;
 mod metrics;
 mod openapi;
+mod oss_sim;
 mod rights;
 mod sts_standin;
 mod uploads;

@@ -24,6 +24,8 @@ fn record(user: &str, status: UploadStatus) -> UploadRecord {
         vars: Default::default(),
         storage_upload_id: None,
         grant_id: None,
+        failure: None,
+        event_id: None,
         created_at: now,
         updated_at: now,
         expires_at: now + time::Duration::minutes(15),

@@ -11,9 +11,9 @@ pub mod sts;
 mod vector_tests;
 
 use super::{
-    CallbackRequest, CredentialIssuer, FormContentType, FormRequest, FormSigner, ObjectOp,
-    Provider, ScopedCredentials, SignedForm, SignedUrl, SigningCredentials, UpstreamError,
-    UrlRequest,
+    CallbackRequest, CredentialIssuer, FormContentType, FormRequest, FormSigner, ObjectMeta,
+    ObjectOp, Provider, ScopedCredentials, SignedForm, SignedUrl, SigningCredentials,
+    UpstreamError, UrlRequest,
 };
 use crate::config::{BucketSettings, CallbackSettings, SignatureVersion};
 use callback_params::CallbackSpec;
@@ -106,6 +106,7 @@ impl Provider for OssProvider {
     fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl {
         let (method, mut params): (&'static str, Vec<(String, String)>) = match &req.op {
             ObjectOp::Put => ("PUT", vec![]),
+            ObjectOp::Head => ("HEAD", vec![]),
             ObjectOp::Append { position } => (
                 "POST",
                 vec![
@@ -167,6 +168,73 @@ impl Provider for OssProvider {
             headers,
             expires_at: signed.expires_at,
         }
+    }
+
+    fn head_object<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObjectMeta>, UpstreamError>> {
+        Box::pin(async move {
+            let signed = self.presign(
+                &UrlRequest {
+                    op: ObjectOp::Head,
+                    key,
+                    content_type: None,
+                    content_md5: None,
+                    content_length: None,
+                    callback: None,
+                    now: OffsetDateTime::now_utc(),
+                    expires_in: 60,
+                },
+                None,
+            );
+            let failed = |class, detail: String| UpstreamError::Failed {
+                service: "storage",
+                class,
+                detail,
+            };
+            let resp = self
+                .http
+                .head(&signed.url)
+                .timeout(self.bucket.upstream_timeout)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        UpstreamError::Timeout { service: "storage" }
+                    } else {
+                        // Without the URL: it carries a signature.
+                        failed("connect", format!("HeadObject: {}", e.without_url()))
+                    }
+                })?;
+            let status = resp.status();
+            if status == reqwest::StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            if !status.is_success() {
+                let class = match status.as_u16() {
+                    401 | 403 => "denied",
+                    500..=599 => "server",
+                    _ => "rejected",
+                };
+                return Err(failed(class, format!("HeadObject answered HTTP {status}")));
+            }
+            let h = resp.headers();
+            let text = |name: &str| {
+                h.get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.to_string())
+            };
+            let size = text("content-length")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| failed("protocol", "HeadObject without Content-Length".into()))?;
+            Ok(Some(ObjectMeta {
+                size,
+                etag: text("etag").map(|e| e.trim_matches('"').to_ascii_uppercase()),
+                content_type: text("content-type"),
+                crc64: text("x-oss-hash-crc64ecma"),
+            }))
+        })
     }
 
     fn callback_params(&self, cb: &CallbackRequest) -> Option<Vec<(String, String)>> {

@@ -1,0 +1,282 @@
+//! One callback from arrival to answer: key, signature, body, binding, then the record in
+//! Redis within the callback budget, or the journal when Redis cannot take it in time. The
+//! answer is 200 only once the arrival is durable in one of the two.
+
+use super::Accepted;
+use super::binding::{self, BindingError};
+use super::body::{self, BodyError};
+use super::journal::{self, Journal};
+use super::keys::{KeyError, PublicKeys};
+use super::record::{self, Applied, ApplyError};
+use super::signature::{self, SignatureError};
+use crate::config::Settings;
+use crate::domain::UploadRecord;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Instant;
+use time::OffsetDateTime;
+
+/// The request as it arrived, before anything is parsed.
+pub struct RawCallback<'a> {
+    /// Path and query exactly as on the request line.
+    pub request_target: &'a str,
+    pub authorization: Option<&'a str>,
+    pub pub_key_url: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Record fields a deployment may add to the callback answer (`callbacks.response_fields`).
+pub const RESPONSE_FIELDS: &[&str] = &[
+    "profile",
+    "kind",
+    "bucket",
+    "crc64",
+    "content_md5",
+    "image_info",
+    "vars",
+    "grant_id",
+    "completed_at",
+    "created_at",
+];
+
+pub struct Receiver {
+    keys: PublicKeys,
+    journal: Arc<Journal>,
+    settings: Arc<Settings>,
+    metrics: Arc<Metrics>,
+    /// The store with the callback's tighter per-operation timeout.
+    store: Store,
+}
+
+/// How one callback ended, as counted in `upload_gateway_callbacks_total{result}`.
+fn result_of(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::CallbackKeyUrlRejected => "key_url_rejected",
+        ApiError::CallbackKeyUnavailable(_) => "key_fetch_failed",
+        ApiError::CallbackBadSignature => "bad_signature",
+        ApiError::CallbackBindingMismatch(_) => "binding_mismatch",
+        ApiError::NotFound(_) => "unknown_upload",
+        ApiError::CallbackConflict => "conflict",
+        ApiError::UploadRejected(_) => "rejected",
+        ApiError::CallbackNotRecorded => "not_recorded",
+        ApiError::PayloadTooLarge { .. } => "malformed",
+        _ => "malformed",
+    }
+}
+
+impl Receiver {
+    pub fn new(
+        settings: Arc<Settings>,
+        store: &Store,
+        metrics: Arc<Metrics>,
+    ) -> Result<Receiver, String> {
+        let c = &settings.callbacks;
+        let keys = PublicKeys::new(c, metrics.clone())?;
+        let journal = Journal::open(&c.journal_dir, metrics.journal_depth.clone())
+            .map_err(|e| format!("callbacks.journal_dir ({}): {e}", c.journal_dir.display()))?;
+        Ok(Receiver {
+            keys,
+            journal: Arc::new(journal),
+            store: store.with_timeout(c.redis_timeout),
+            settings,
+            metrics,
+        })
+    }
+
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    /// Counts and times one callback; the answer is what OSS relays to the client.
+    pub async fn receive(&self, provider: &str, raw: RawCallback<'_>) -> Result<Value, ApiError> {
+        let started = Instant::now();
+        let outcome = self.handle(provider, raw).await;
+        let result = match &outcome {
+            Ok((_, r)) => *r,
+            Err(e) => result_of(e),
+        };
+        self.count(provider, result);
+        self.metrics
+            .callback_duration_seconds
+            .with_label_values(&[provider])
+            .observe(started.elapsed().as_secs_f64());
+        outcome.map(|(v, _)| v)
+    }
+
+    /// Counts a callback refused before it reached [`Receiver::receive`] (e.g. too large).
+    pub fn count(&self, provider: &str, result: &str) {
+        self.metrics
+            .callbacks_total
+            .with_label_values(&[provider, result])
+            .inc();
+    }
+
+    async fn handle(
+        &self,
+        provider: &str,
+        raw: RawCallback<'_>,
+    ) -> Result<(Value, &'static str), ApiError> {
+        let authorization = raw
+            .authorization
+            .ok_or_else(|| malformed("the Authorization header (the signature) is missing"))?;
+        let key_url = raw
+            .pub_key_url
+            .ok_or_else(|| malformed("the x-oss-pub-key-url header is missing"))?;
+        let key = self.keys.get(key_url).await.map_err(|e| match e {
+            KeyError::Url(signature::KeyUrlError::NotBase64) => {
+                malformed("the x-oss-pub-key-url header is not base64")
+            }
+            KeyError::Url(signature::KeyUrlError::NotAllowed) => ApiError::CallbackKeyUrlRejected,
+            KeyError::Fetch(detail) => ApiError::CallbackKeyUnavailable(detail),
+        })?;
+        signature::verify(&key, raw.request_target, raw.body, authorization).map_err(
+            |e| match e {
+                SignatureError::AuthorizationNotBase64 => {
+                    malformed("the Authorization header is not base64")
+                }
+                SignatureError::Mismatch => ApiError::CallbackBadSignature,
+            },
+        )?;
+        let fields = body::parse(raw.content_type, raw.body).map_err(|e| match e {
+            BodyError::ContentType => ApiError::UnsupportedMediaType(e.to_string()),
+            BodyError::Malformed(m) => ApiError::CallbackMalformed(m),
+        })?;
+        let binding = binding::bind(&self.settings, &fields).map_err(|e| match e {
+            BindingError::Missing => ApiError::CallbackMalformed(e.to_string()),
+            BindingError::Mismatch(_) => ApiError::CallbackBindingMismatch(e.to_string()),
+        })?;
+        let entry = Accepted {
+            provider: provider.to_string(),
+            received_at: OffsetDateTime::now_utc(),
+            binding,
+            fields,
+        };
+
+        let budget = self.settings.callbacks.redis_timeout;
+        let recorded =
+            tokio::time::timeout(budget, record::apply(&self.store, &self.settings, &entry)).await;
+        let cause = match recorded {
+            Ok(Ok(Applied::New(rec))) => return Ok((self.answer(&rec), "accepted")),
+            Ok(Ok(Applied::Duplicate(rec))) => return Ok((self.answer(&rec), "duplicate")),
+            Ok(Err(ApplyError::Store(e))) => e.to_string(),
+            Ok(Err(e)) => return Err(self.refusal(provider, e)),
+            Err(_) => format!("redis did not finish within {budget:?}"),
+        };
+        tracing::warn!(
+            upload_id = %entry.binding.upload_id(),
+            cause = %cause,
+            "recording the callback in Redis failed; journaling it"
+        );
+        match self.journal.append(entry.clone()).await {
+            Ok(()) => Ok((self.answer_unrecorded(&entry), "journaled")),
+            Err(e) => {
+                tracing::error!(
+                    upload_id = %entry.binding.upload_id(),
+                    error = %e,
+                    "cannot journal a verified callback; the client will see the callback fail"
+                );
+                Err(ApiError::CallbackNotRecorded)
+            }
+        }
+    }
+
+    fn refusal(&self, provider: &str, e: ApplyError) -> ApiError {
+        match e {
+            ApplyError::UnknownUpload => ApiError::NotFound("upload not found".into()),
+            ApplyError::Mismatch(what) => ApiError::CallbackBindingMismatch(format!(
+                "the callback's {what} does not match the upload record"
+            )),
+            ApplyError::Conflict(rec) => {
+                self.metrics
+                    .callback_conflicts_total
+                    .with_label_values(&[provider])
+                    .inc();
+                tracing::warn!(upload_id = %rec.id, "callback for an upload completed with another ETag");
+                ApiError::CallbackConflict
+            }
+            ApplyError::Rejected(_, reason) => ApiError::UploadRejected(reason),
+            ApplyError::Store(e) => e.into(),
+        }
+    }
+
+    /// The JSON OSS relays to the client: small and stable, plus configured extra fields.
+    pub fn answer(&self, rec: &UploadRecord) -> Value {
+        let mut m = Map::new();
+        m.insert("upload_id".into(), rec.id.to_string().into());
+        m.insert("key".into(), rec.key.clone().into());
+        m.insert("status".into(), rec.status.as_str().into());
+        m.insert("size".into(), rec.size.into());
+        m.insert("etag".into(), rec.etag.clone().into());
+        m.insert("content_type".into(), rec.content_type.clone().into());
+        let extra = &self.settings.callbacks.response_fields;
+        if !extra.is_empty()
+            && let Ok(Value::Object(full)) = serde_json::to_value(rec)
+        {
+            for f in extra {
+                if let Some(v) = full.get(f) {
+                    m.insert(f.clone(), v.clone());
+                }
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// The answer for a journaled arrival: what the callback itself says, which is what the
+    /// record will say once replayed.
+    fn answer_unrecorded(&self, entry: &Accepted) -> Value {
+        let f = &entry.fields;
+        let mut m = Map::new();
+        m.insert(
+            "upload_id".into(),
+            entry.binding.upload_id().to_string().into(),
+        );
+        m.insert("key".into(), f.object.clone().into());
+        m.insert("status".into(), "completed".into());
+        m.insert("size".into(), f.size.into());
+        m.insert("etag".into(), f.etag.clone().into());
+        m.insert("content_type".into(), f.mime_type.clone().into());
+        Value::Object(m)
+    }
+
+    /// Moves journaled arrivals into Redis. Stops at the first Redis failure and leaves the
+    /// rest for the next round; entries already applied are duplicates then, changing nothing.
+    pub async fn replay(&self, store: &Store) -> Result<usize, String> {
+        let files = self.journal.seal().map_err(|e| format!("journal: {e}"))?;
+        let mut applied = 0;
+        for file in files {
+            let entries = journal::read_entries(&file).map_err(|e| format!("journal: {e}"))?;
+            for entry in &entries {
+                let result = match record::apply(store, &self.settings, entry).await {
+                    Ok(Applied::New(_)) => "applied",
+                    Ok(Applied::Duplicate(_)) => "duplicate",
+                    Err(ApplyError::Store(e)) => return Err(format!("redis: {e}")),
+                    Err(e) => {
+                        tracing::warn!(
+                            upload_id = %entry.binding.upload_id(),
+                            reason = %e,
+                            "journaled callback refused on replay; dropped"
+                        );
+                        "refused"
+                    }
+                };
+                self.metrics
+                    .journal_replayed_total
+                    .with_label_values(&[result])
+                    .inc();
+                applied += 1;
+            }
+            self.journal
+                .finish(&file, entries.len())
+                .map_err(|e| format!("journal: {e}"))?;
+        }
+        Ok(applied)
+    }
+}
+
+fn malformed(msg: &str) -> ApiError {
+    ApiError::CallbackMalformed(msg.to_string())
+}

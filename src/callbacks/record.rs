@@ -1,0 +1,305 @@
+//! Applying a verified arrival to Redis, exactly once: the record moves to `completed` (or
+//! `failed`, when the stored object breaks the profile's rules) with compare-and-set, then
+//! the completion event is appended and its id written back into the record. Running the
+//! same arrival again (a replayed callback, a journal replay, a confirm) changes nothing, and
+//! only finishes an event append that an earlier run did not get to.
+
+use super::Accepted;
+use super::binding::Binding;
+use super::body::CallbackFields;
+use crate::config::Settings;
+use crate::domain::{ContentType, RecordTarget, UploadKind, UploadRecord, UploadStatus};
+use crate::store::{Store, StoreError, TransitionOutcome};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug)]
+pub enum Applied {
+    /// This arrival completed (or failed) the record.
+    New(UploadRecord),
+    /// The record already held this arrival.
+    Duplicate(UploadRecord),
+}
+
+impl Applied {
+    pub fn record(&self) -> &UploadRecord {
+        match self {
+            Applied::New(r) | Applied::Duplicate(r) => r,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no such upload")]
+    UnknownUpload,
+    #[error("the callback's {0} does not match the upload record")]
+    Mismatch(&'static str),
+    /// Completed before with another ETag: a second object version for one upload id.
+    #[error("upload already completed with another ETag")]
+    Conflict(Box<UploadRecord>),
+    /// The stored object breaks the profile's rules; the record is now `failed`.
+    #[error("{1}")]
+    Rejected(Box<UploadRecord>, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Step {
+    Apply,
+    Duplicate,
+    Conflict,
+    Mismatch(&'static str),
+}
+
+pub async fn apply(
+    store: &Store,
+    settings: &Settings,
+    entry: &Accepted,
+) -> Result<Applied, ApplyError> {
+    let applied = match &entry.binding {
+        Binding::Upload { upload_id, user } => {
+            let f = &entry.fields;
+            let outcome = store
+                .update_record(upload_id, |old| {
+                    let step = if old.user != *user {
+                        Step::Mismatch("user")
+                    } else if old.bucket != f.bucket || old.key != f.object {
+                        Step::Mismatch("bucket or object")
+                    } else if old.kind == UploadKind::Sts {
+                        Step::Mismatch("upload kind")
+                    } else if old.status == UploadStatus::Completed
+                        || (old.status == UploadStatus::Failed && old.failure.is_some())
+                    {
+                        if old.etag == f.etag {
+                            Step::Duplicate
+                        } else {
+                            Step::Conflict
+                        }
+                    } else if old.status == UploadStatus::Aborted {
+                        Step::Conflict
+                    } else {
+                        Step::Apply
+                    };
+                    match step {
+                        Step::Apply => (Some(arrive(settings, old, f, entry.received_at)), step),
+                        other => (None, other),
+                    }
+                })
+                .await?;
+            match outcome {
+                TransitionOutcome::NotFound => return Err(ApplyError::UnknownUpload),
+                TransitionOutcome::Applied(rec, _) => Applied::New(rec),
+                TransitionOutcome::Unchanged(rec, Step::Duplicate) => Applied::Duplicate(rec),
+                TransitionOutcome::Unchanged(rec, Step::Conflict) => {
+                    return Err(ApplyError::Conflict(Box::new(rec)));
+                }
+                TransitionOutcome::Unchanged(_, Step::Mismatch(what)) => {
+                    return Err(ApplyError::Mismatch(what));
+                }
+                TransitionOutcome::Unchanged(rec, Step::Apply) => Applied::Duplicate(rec),
+            }
+        }
+        Binding::Grant {
+            grant_id,
+            user,
+            profile,
+            prefix,
+            upload_id,
+        } => {
+            arrive_under_grant(
+                store, settings, entry, grant_id, user, profile, prefix, upload_id,
+            )
+            .await?
+        }
+    };
+    let rec = publish(store, applied.record().clone()).await?;
+    if rec.status == UploadStatus::Failed {
+        let reason = rec.failure.clone().unwrap_or_default();
+        return Err(ApplyError::Rejected(Box::new(rec), reason));
+    }
+    Ok(match applied {
+        Applied::New(_) => Applied::New(rec),
+        Applied::Duplicate(_) => Applied::Duplicate(rec),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn arrive_under_grant(
+    store: &Store,
+    settings: &Settings,
+    entry: &Accepted,
+    grant_id: &crate::domain::UploadId,
+    user: &crate::domain::UserId,
+    profile: &str,
+    prefix: &str,
+    candidate: &crate::domain::UploadId,
+) -> Result<Applied, ApplyError> {
+    let f = &entry.fields;
+    let grant = store
+        .get_record(grant_id)
+        .await?
+        .ok_or(ApplyError::UnknownUpload)?;
+    if grant.user != *user || grant.kind != UploadKind::Sts {
+        return Err(ApplyError::Mismatch("grant"));
+    }
+    if grant.profile != profile || grant.key != prefix || grant.bucket != f.bucket {
+        return Err(ApplyError::Mismatch("bucket or prefix"));
+    }
+    // One record per stored object version, however often its callback is delivered.
+    let etag = f.etag.as_deref().unwrap_or("");
+    let id = store
+        .claim_object(&f.bucket, &f.object, etag, candidate)
+        .await?;
+    if let Some(rec) = store.get_record(&id).await? {
+        return Ok(Applied::Duplicate(rec));
+    }
+    let mut rec = UploadRecord::issued(
+        id.clone(),
+        user.clone(),
+        UploadKind::Sts,
+        RecordTarget {
+            profile,
+            provider: &grant.provider,
+            bucket: &f.bucket,
+            key: &f.object,
+        },
+        entry.received_at,
+        grant.expires_at,
+    );
+    rec.grant_id = Some(grant_id.clone());
+    let rec = arrive(settings, &rec, f, entry.received_at);
+    match store.create_record(&rec).await {
+        Ok(()) => Ok(Applied::New(rec)),
+        // Another delivery created it between our read and our write.
+        Err(StoreError::Corrupt(_)) => match store.get_record(&id).await? {
+            Some(existing) => Ok(Applied::Duplicate(existing)),
+            None => Err(ApplyError::UnknownUpload),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The record once the object has arrived: `completed`, or `failed` with the reason when the
+/// object breaks the profile's rules.
+fn arrive(
+    settings: &Settings,
+    old: &UploadRecord,
+    f: &CallbackFields,
+    at: OffsetDateTime,
+) -> UploadRecord {
+    let mut new = old.clone();
+    new.size = f.size.or(old.size);
+    new.etag = f.etag.clone();
+    if let Some(m) = &f.mime_type {
+        new.content_type = Some(m.clone());
+    }
+    new.crc64 = f.crc64.clone().or(old.crc64.clone());
+    new.content_md5 = f.content_md5.clone().or(old.content_md5.clone());
+    new.image_info = f.image_info.clone().or(old.image_info.clone());
+    for (k, v) in &f.vars {
+        if !crate::rights::RESERVED_VARS.contains(&k.as_str()) {
+            new.vars.insert(k.clone(), v.clone());
+        }
+    }
+    new.completed_at = Some(at);
+    match violation(settings, old, &new) {
+        None => {
+            new.status = UploadStatus::Completed;
+            new.failure = None;
+        }
+        Some(reason) => {
+            new.status = UploadStatus::Failed;
+            new.failure = Some(reason);
+        }
+    }
+    new
+}
+
+/// What the stored object does wrong under its profile, if anything. Signed requests bound
+/// most of this already; STS uploads and V1 presigned PUTs (no signed length) rely on it.
+fn violation(settings: &Settings, old: &UploadRecord, new: &UploadRecord) -> Option<String> {
+    let profile = settings.profile(&new.profile)?;
+    if let Some(size) = new.size {
+        if size > profile.max_size {
+            return Some(format!(
+                "size {size} exceeds the limit of {} bytes",
+                profile.max_size
+            ));
+        }
+        if size < profile.min_size {
+            return Some(format!(
+                "size {size} is below the minimum of {} bytes",
+                profile.min_size
+            ));
+        }
+        if let Some(declared) = old.declared_size.filter(|d| *d != size) {
+            return Some(format!("size {size} differs from the declared {declared}"));
+        }
+    }
+    if let Some(ct) = &new.content_type {
+        let allowed = ContentType::parse(ct).is_ok_and(|c| profile.allows_content_type(&c));
+        if !allowed {
+            return Some(format!(
+                "content type '{}' is not allowed (allowed: {})",
+                ct.chars().take(100).collect::<String>(),
+                profile.allowed_types_text()
+            ));
+        }
+    }
+    None
+}
+
+/// Appends the record's event unless an earlier run did, and notes the event id in the record.
+async fn publish(store: &Store, rec: UploadRecord) -> Result<UploadRecord, StoreError> {
+    if rec.event_id.is_some() {
+        return Ok(rec);
+    }
+    let event_id = store.append_event(&event_fields(&rec)).await?;
+    let outcome = store
+        .update_record(&rec.id, |r| {
+            if r.event_id.is_some() {
+                return (None, ());
+            }
+            let mut n = r.clone();
+            n.event_id = Some(event_id.clone());
+            (Some(n), ())
+        })
+        .await?;
+    Ok(match outcome {
+        TransitionOutcome::Applied(r, _) | TransitionOutcome::Unchanged(r, _) => r,
+        TransitionOutcome::NotFound => rec,
+    })
+}
+
+/// One stream entry: flat string fields, documented in the README and the OpenAPI spec.
+pub fn event_fields(rec: &UploadRecord) -> Vec<(&'static str, String)> {
+    let kind = if rec.status == UploadStatus::Completed {
+        "upload.completed"
+    } else {
+        "upload.failed"
+    };
+    let at = rec.completed_at.unwrap_or(rec.updated_at);
+    let mut f = vec![
+        ("type", kind.to_string()),
+        ("upload_id", rec.id.to_string()),
+        ("user", rec.user.as_str().to_string()),
+        ("profile", rec.profile.clone()),
+        ("kind", rec.kind.as_str().to_string()),
+        ("provider", rec.provider.clone()),
+        ("bucket", rec.bucket.clone()),
+        ("key", rec.key.clone()),
+        ("status", rec.status.as_str().to_string()),
+        ("at", at.format(&Rfc3339).unwrap_or_default()),
+    ];
+    let optional = [
+        ("size", rec.size.map(|s| s.to_string())),
+        ("etag", rec.etag.clone()),
+        ("content_type", rec.content_type.clone()),
+        ("crc64", rec.crc64.clone()),
+        ("grant_id", rec.grant_id.as_ref().map(|g| g.to_string())),
+        ("failure", rec.failure.clone()),
+    ];
+    f.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    f
+}

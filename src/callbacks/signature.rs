@@ -1,0 +1,281 @@
+//! The OSS callback signature: RSASSA-PKCS1-v1_5 over MD5 of
+//! `url_decode(path) [+ '?' + raw query] + '\n' + raw body`, checked against the raw request
+//! target and body bytes before anything is parsed. Pure functions: the server and the
+//! `verify-callback` CLI share them.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use md5::{Digest, Md5};
+use rsa::pkcs1::DecodeRsaPublicKey;
+use rsa::pkcs8::DecodePublicKey;
+use rsa::{Pkcs1v15Sign, RsaPublicKey};
+use std::borrow::Cow;
+
+/// The key OSS signs callbacks with today (`callback_pub_key_v1.pem`, RSA 512, e=65537).
+/// Pinned so that the common case never touches the network.
+pub const OSS_PUB_KEY_V1_URL_PATH: &str = "callback_pub_key_v1.pem";
+pub const OSS_PUB_KEY_V1_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKs/JBGzwUB2aVht4crBx3oIPBLNsjGs
+C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
+-----END PUBLIC KEY-----
+";
+
+/// The key URL prefixes OSS uses; the default allow-list.
+pub const OSS_KEY_URL_PREFIXES: [&str; 2] = [
+    "http://gosspublic.alicdn.com/",
+    "https://gosspublic.alicdn.com/",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the authorization header is not standard base64")]
+    AuthorizationNotBase64,
+    #[error("the signature does not match the request target and body")]
+    Mismatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyUrlError {
+    #[error("the x-oss-pub-key-url header is not base64 of a URL")]
+    NotBase64,
+    #[error("the public key URL is not on the allow-list")]
+    NotAllowed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an RSA public key in PEM form: {0}")]
+pub struct KeyParseError(String);
+
+/// The bytes OSS signs. The path is percent-decoded (as bytes: it need not be UTF-8); the
+/// query is taken raw, and only when the request target has a `?`.
+pub fn string_to_sign(request_target: &str, body: &[u8]) -> Vec<u8> {
+    let (path, query) = match request_target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (request_target, None),
+    };
+    let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(path).into();
+    let mut out = Vec::with_capacity(decoded.len() + request_target.len() + body.len() + 2);
+    out.extend_from_slice(&decoded);
+    if let Some(q) = query {
+        out.push(b'?');
+        out.extend_from_slice(q.as_bytes());
+    }
+    out.push(b'\n');
+    out.extend_from_slice(body);
+    out
+}
+
+/// Checks `authorization` (standard base64, no scheme) over the request target and body.
+pub fn verify(
+    key: &RsaPublicKey,
+    request_target: &str,
+    body: &[u8],
+    authorization: &str,
+) -> Result<(), SignatureError> {
+    let sig = STANDARD
+        .decode(authorization.trim())
+        .map_err(|_| SignatureError::AuthorizationNotBase64)?;
+    let digest = Md5::digest(string_to_sign(request_target, body));
+    key.verify(Pkcs1v15Sign::new::<Md5>(), &digest, &sig)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+/// Accepts `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo, what OSS serves) and
+/// `BEGIN RSA PUBLIC KEY` (PKCS#1). 512-bit keys are accepted: OSS's current key is one.
+pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, KeyParseError> {
+    let pem = pem.trim();
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|e| KeyParseError(e.to_string()))
+}
+
+/// Decodes `x-oss-pub-key-url` and checks it against the allow-list before anything is
+/// fetched. A prefix must end in `/` (checked at config load), so matching it byte for byte
+/// pins scheme, host and port; the parsed URL is checked as well so that no parser trick
+/// (user info, backslashes, odd ports) leads somewhere the prefix did not name.
+pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, KeyUrlError> {
+    let raw = STANDARD
+        .decode(header_b64.trim())
+        .map_err(|_| KeyUrlError::NotBase64)?;
+    let url = String::from_utf8(raw).map_err(|_| KeyUrlError::NotBase64)?;
+    if url
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b'\\' || b == b' ')
+    {
+        return Err(KeyUrlError::NotAllowed);
+    }
+    let parsed = url::Url::parse(&url).map_err(|_| KeyUrlError::NotAllowed)?;
+    let allowed = prefixes.iter().any(|p| {
+        url.starts_with(p.as_str())
+            && url::Url::parse(p).is_ok_and(|pu| {
+                pu.scheme() == parsed.scheme()
+                    && pu.host_str() == parsed.host_str()
+                    && pu.port_or_known_default() == parsed.port_or_known_default()
+            })
+    });
+    let clean = matches!(parsed.scheme(), "http" | "https")
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.fragment().is_none();
+    if allowed && clean {
+        Ok(url)
+    } else {
+        Err(KeyUrlError::NotAllowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn vectors() -> Value {
+        let text = include_str!("../../tests/fixtures/vectors/oss_callback_example.json");
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn s(v: &Value) -> &str {
+        v.as_str().unwrap()
+    }
+
+    #[test]
+    fn the_pinned_key_is_the_one_in_the_vectors_and_is_512_bits() {
+        use rsa::traits::PublicKeyParts;
+        let v = vectors();
+        assert_eq!(s(&v["oss_callback_pub_key_v1_pem"]), OSS_PUB_KEY_V1_PEM);
+        let key = parse_public_key(OSS_PUB_KEY_V1_PEM).unwrap();
+        assert_eq!(key.n().bits(), 512);
+    }
+
+    #[test]
+    fn official_doc_examples_verify_under_the_pinned_key_as_expected() {
+        let v = vectors();
+        let key = parse_public_key(OSS_PUB_KEY_V1_PEM).unwrap();
+        let cases = v["vectors"].as_array().unwrap();
+        assert!(cases.len() >= 2);
+        for case in cases {
+            let target = s(&case["request_target"]);
+            let body = s(&case["body"]);
+            assert_eq!(
+                string_to_sign(target, body.as_bytes()),
+                s(&case["string_to_sign"]).as_bytes(),
+                "{}",
+                case["name"]
+            );
+            let got = verify(
+                &key,
+                target,
+                body.as_bytes(),
+                s(&case["headers"]["authorization"]),
+            );
+            assert_eq!(
+                got.is_ok(),
+                case["expected_valid"].as_bool().unwrap(),
+                "{}",
+                case["name"]
+            );
+        }
+    }
+
+    #[test]
+    fn synthetic_cases_cover_path_decoding_empty_bodies_and_json() {
+        let v = vectors();
+        let key = parse_public_key(s(&v["synthetic_rsa1024_public_key_pem"])).unwrap();
+        let cases = v["synthetic_vectors"].as_array().unwrap();
+        assert!(cases.len() >= 4);
+        for case in cases {
+            let target = s(&case["request_target"]);
+            let body = s(&case["body"]);
+            if let Some(sts) = case.get("string_to_sign") {
+                assert_eq!(string_to_sign(target, body.as_bytes()), s(sts).as_bytes());
+            }
+            let got = verify(&key, target, body.as_bytes(), s(&case["authorization"]));
+            assert_eq!(
+                got.is_ok(),
+                case["expected_valid"].as_bool().unwrap(),
+                "{}",
+                case["name"]
+            );
+        }
+    }
+
+    #[test]
+    fn any_change_to_target_body_or_signature_fails() {
+        let v = vectors();
+        let key = parse_public_key(OSS_PUB_KEY_V1_PEM).unwrap();
+        let case = &v["vectors"][0];
+        let target = s(&case["request_target"]);
+        let body = s(&case["body"]);
+        let auth = s(&case["headers"]["authorization"]);
+        assert!(verify(&key, target, body.as_bytes(), auth).is_ok());
+        assert_eq!(
+            verify(&key, target, b"bucket=yonghu-tesT", auth),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&key, "/index.php?id=1&index=3", body.as_bytes(), auth),
+            Err(SignatureError::Mismatch)
+        );
+        let mut flipped = STANDARD.decode(auth).unwrap();
+        flipped[10] ^= 1;
+        assert_eq!(
+            verify(&key, target, body.as_bytes(), &STANDARD.encode(flipped)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&key, target, body.as_bytes(), "not base64!"),
+            Err(SignatureError::AuthorizationNotBase64)
+        );
+        assert_eq!(
+            verify(&key, target, body.as_bytes(), ""),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn key_urls_are_checked_against_the_allow_list_as_the_vectors_say() {
+        let v = vectors();
+        let prefixes: Vec<String> = OSS_KEY_URL_PREFIXES.iter().map(|s| s.to_string()).collect();
+        let cases = v["pub_key_url_prefix_checks"].as_array().unwrap();
+        assert!(cases.len() >= 8);
+        for case in cases {
+            let got = allowed_key_url(s(&case["x-oss-pub-key-url"]), &prefixes);
+            assert_eq!(
+                got.is_ok(),
+                case["expected_allowed"].as_bool().unwrap(),
+                "{}",
+                case["decoded"]
+            );
+        }
+    }
+
+    #[test]
+    fn parser_tricks_do_not_pass_the_allow_list() {
+        let prefixes: Vec<String> = OSS_KEY_URL_PREFIXES.iter().map(|s| s.to_string()).collect();
+        for url in [
+            "http://gosspublic.alicdn.com\\@evil.example/x.pem",
+            "http://gosspublic.alicdn.com/\\\\evil.example/x.pem",
+            "http://gosspublic.alicdn.com:8080/x.pem",
+            "http://gosspublic.alicdn.com/x.pem#frag",
+            "http://gosspublic.alicdn.com/x.pem\r\nHost: evil",
+            "file:///etc/passwd",
+            "https://127.0.0.1/callback_pub_key_v1.pem",
+            "",
+        ] {
+            assert_eq!(
+                allowed_key_url(&STANDARD.encode(url), &prefixes),
+                Err(KeyUrlError::NotAllowed),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            allowed_key_url("%%%", &prefixes),
+            Err(KeyUrlError::NotBase64)
+        );
+        let ok = "https://gosspublic.alicdn.com/callback_pub_key_v2.pem";
+        assert_eq!(
+            allowed_key_url(&STANDARD.encode(ok), &prefixes).unwrap(),
+            ok
+        );
+    }
+}

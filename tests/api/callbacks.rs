@@ -1,0 +1,462 @@
+//! The callback receiver end to end: rights issued by the gateway, callbacks built and signed
+//! as OSS builds them, keys served by a local allow-listed key server, a real redis-server
+//! (stopped and frozen mid-test), and the real binary killed and restarted over its journal.
+
+use crate::helpers::*;
+use crate::oss_sim::{self, Callback, Issued, KeyServer, Stored};
+use crate::sts_standin::{Behaviour, StsStandIn};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use upload_gateway::config::raw::RawSettings;
+
+fn allow(raw: &mut RawSettings, keys: &KeyServer) {
+    raw.callbacks.key_url_prefixes = vec![keys.prefix()];
+}
+
+async fn presign(app: &TestApp, user: &str, size: u64) -> (String, String, Issued) {
+    let resp = app
+        .as_user(user, Method::POST, "/v1/uploads/presign")
+        .json(
+            &json!({"profile": "avatars", "filename": "me.png", "content_type": "image/png",
+                      "size": size, "vars": {"album": "summer"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    (
+        body["upload_id"].as_str().unwrap().to_string(),
+        body["key"].as_str().unwrap().to_string(),
+        Issued::from_url(body["url"].as_str().unwrap()),
+    )
+}
+
+fn stored(key: &str, etag: &str, size: u64) -> Stored {
+    Stored {
+        bucket: "examplebucket".into(),
+        object: key.into(),
+        etag: etag.into(),
+        size,
+        mime_type: "image/png".into(),
+    }
+}
+
+async fn events(app: &TestApp) -> Vec<HashMap<String, String>> {
+    events_in(shared_redis(), &app.prefix).await
+}
+
+async fn events_in(redis: &RedisServer, prefix: &str) -> Vec<HashMap<String, String>> {
+    let mut c = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(format!("{prefix}:events"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    reply
+        .ids
+        .into_iter()
+        .map(|e| {
+            e.map
+                .into_iter()
+                .map(|(k, v)| (k, redis::from_redis_value::<String>(v).unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_genuine_callback_completes_its_upload_exactly_once() {
+    let keys = KeyServer::start().await;
+    let app = spawn_app_with(|raw| {
+        allow(raw, &keys);
+        raw.callbacks.response_fields = vec!["image_info".into(), "vars".into()];
+    })
+    .await;
+    let (id, key, issued) = presign(&app, "alice", 1234).await;
+    let cb = oss_sim::callback(&keys, &issued, &stored(&key, "5B3C1A2E0F", 1234));
+
+    let resp = cb.send(&app).await;
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["upload_id"], id.as_str());
+    assert_eq!(answer["key"], key.as_str());
+    assert_eq!(answer["status"], "completed");
+    assert_eq!(answer["size"], 1234);
+    assert_eq!(answer["etag"], "5B3C1A2E0F");
+    assert_eq!(answer["content_type"], "image/png");
+    assert_eq!(answer["image_info"]["width"], 640);
+    assert_eq!(answer["vars"]["album"], "summer");
+    assert!(answer.get("user").is_none());
+
+    let rec: Value = app.get_upload("alice", &id).await.json().await.unwrap();
+    assert_eq!(rec["status"], "completed");
+    assert_eq!(rec["size"], 1234);
+    assert_eq!(rec["crc64"], "1234567890");
+    assert_eq!(rec["image_info"]["format"], "png");
+    assert!(rec["completed_at"].is_string());
+    assert!(
+        rec["vars"].get("ticket").is_none(),
+        "the ticket is not a user var"
+    );
+
+    let evs = events(&app).await;
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0]["type"], "upload.completed");
+    assert_eq!(evs[0]["upload_id"], id);
+    assert_eq!(evs[0]["user"], "alice");
+    assert_eq!(evs[0]["key"], key);
+    assert_eq!(evs[0]["size"], "1234");
+    assert_eq!(rec["event_id"].as_str().is_some(), true);
+
+    // Delivered again (a replay by anyone who captured it): same answer, nothing changes.
+    let again = cb.send(&app).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), answer);
+    assert_eq!(events(&app).await.len(), 1);
+    let rec2: Value = app.get_upload("alice", &id).await.json().await.unwrap();
+    assert_eq!(rec2["updated_at"], rec["updated_at"]);
+
+    // Another object version for the same upload id is a conflict.
+    let other = oss_sim::callback(&keys, &issued, &stored(&key, "FFFF0000", 1234));
+    let (status, code, _) = error_code(other.send(&app).await).await;
+    assert_eq!((status, code.as_str()), (409, "callback-conflict"));
+    assert_eq!(events(&app).await.len(), 1);
+
+    let text = app.metrics_text().await;
+    for line in [
+        r#"upload_gateway_callbacks_total{provider="oss",result="accepted"} 1"#,
+        r#"upload_gateway_callbacks_total{provider="oss",result="duplicate"} 1"#,
+        r#"upload_gateway_callbacks_total{provider="oss",result="conflict"} 1"#,
+        r#"upload_gateway_callback_conflicts_total{provider="oss"} 1"#,
+        r#"upload_gateway_callback_key_fetches_total{result="fetched"} 1"#,
+    ] {
+        assert!(text.contains(line), "missing {line}");
+    }
+    assert!(text.contains("upload_gateway_callback_duration_seconds_bucket"));
+    assert_eq!(keys.hits(), 1, "the key is fetched once and cached");
+}
+
+#[tokio::test]
+async fn forged_rebound_and_malformed_callbacks_are_refused_and_nothing_is_recorded() {
+    let keys = KeyServer::start().await;
+    let app = spawn_app_with(|raw| allow(raw, &keys)).await;
+    let (id, key, issued) = presign(&app, "alice", 10).await;
+    let (bob_id, bob_key, bob_issued) = presign(&app, "bob", 10).await;
+    let good = oss_sim::callback(&keys, &issued, &stored(&key, "E1", 10));
+
+    let expect = |status: u16, code: &'static str| (status, code.to_string());
+    let mut cases: Vec<(&str, Callback, (u16, String))> = Vec::new();
+
+    let mut tampered = good.clone();
+    tampered.body = String::from_utf8(tampered.body)
+        .unwrap()
+        .replace("\"size\":10", "\"size\":11")
+        .into_bytes();
+    cases.push((
+        "body changed after signing",
+        tampered,
+        expect(403, "callback-bad-signature"),
+    ));
+
+    let mut query_added = good.clone();
+    query_added.target.push_str("?x=1");
+    cases.push((
+        "query added",
+        query_added,
+        expect(403, "callback-bad-signature"),
+    ));
+
+    // Alice's ticket with bob's upload id, signed by "OSS": the ticket does not cover it.
+    let mut rebound = issued.clone();
+    rebound.vars.insert("x:upload_id".into(), bob_id.clone());
+    let rebound = oss_sim::callback(&keys, &rebound, &stored(&bob_key, "E1", 10));
+    cases.push((
+        "ticket re-pointed",
+        rebound,
+        expect(403, "callback-binding-mismatch"),
+    ));
+
+    // Bob's genuine variables attached to an object under alice's prefix.
+    let wrong_object = oss_sim::callback(&keys, &bob_issued, &stored(&key, "E1", 10));
+    cases.push((
+        "wrong object",
+        wrong_object,
+        expect(403, "callback-binding-mismatch"),
+    ));
+
+    let mut other_bucket = stored(&key, "E1", 10);
+    other_bucket.bucket = "elsewhere".into();
+    cases.push((
+        "wrong bucket",
+        oss_sim::callback(&keys, &issued, &other_bucket),
+        expect(403, "callback-binding-mismatch"),
+    ));
+
+    let mut no_ticket = issued.clone();
+    no_ticket.vars.remove("x:ticket");
+    cases.push((
+        "no ticket",
+        oss_sim::callback(&keys, &no_ticket, &stored(&key, "E1", 10)),
+        expect(400, "callback-malformed"),
+    ));
+
+    // A valid ticket for an upload id the gateway never recorded.
+    let ghost = upload_gateway::domain::UploadId::new();
+    let ticket = upload_gateway::callbacks::ticket::issue(
+        TICKET_SECRET.as_bytes(),
+        "alice",
+        &upload_gateway::callbacks::ticket::TicketScope::Object {
+            upload_id: ghost.as_str(),
+            key: &key,
+        },
+    );
+    let mut ghost_vars = issued.clone();
+    ghost_vars
+        .vars
+        .insert("x:upload_id".into(), ghost.to_string());
+    ghost_vars.vars.insert("x:ticket".into(), ticket);
+    cases.push((
+        "unknown upload",
+        oss_sim::callback(&keys, &ghost_vars, &stored(&key, "E1", 10)),
+        expect(404, "not-found"),
+    ));
+
+    let mut no_sig = good.clone();
+    no_sig.authorization = "%%%".into();
+    cases.push((
+        "signature not base64",
+        no_sig,
+        expect(400, "callback-malformed"),
+    ));
+
+    let mut wrong_type = good.clone();
+    wrong_type.content_type = "text/plain".into();
+    cases.push((
+        "wrong content type",
+        wrong_type.resign(),
+        expect(415, "unsupported-media-type"),
+    ));
+
+    for url in [
+        "http://gosspublic.alicdn.com.evil.example/callback_pub_key_v1.pem",
+        "http://gosspublic.alicdn.com@evil.example/x.pem",
+        "http://127.0.0.2/key.pem",
+        &format!("http://127.0.0.1:{}@evil.example/key.pem", keys.port),
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/key.pem",
+        // Allowed for OSS, but this deployment's allow-list names only the local server.
+        "http://gosspublic.alicdn.com/callback_pub_key_v1.pem",
+    ] {
+        let mut c = good.clone();
+        c.pub_key_url_b64 = STANDARD.encode(url);
+        cases.push(("key url", c, expect(400, "callback-key-url-rejected")));
+    }
+
+    for (name, cb, want) in cases {
+        let resp = cb.send(&app).await;
+        let (status, code, message) = error_code(resp).await;
+        assert_eq!((status, code.clone()), want, "{name}: {message}");
+        assert!(!message.is_empty());
+    }
+    assert_eq!(
+        keys.hits(),
+        1,
+        "only the allow-listed key was fetched (once); nothing else"
+    );
+
+    // Headers missing, body too large.
+    let resp = app
+        .client
+        .post(app.url("/v1/callbacks/oss"))
+        .body("bucket=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.1, "callback-malformed");
+    let resp = app
+        .client
+        .post(app.url("/v1/callbacks/oss"))
+        .header("authorization", &good.authorization)
+        .header("x-oss-pub-key-url", &good.pub_key_url_b64)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, 413);
+
+    for (user, id) in [("alice", &id), ("bob", &bob_id)] {
+        let rec: Value = app.get_upload(user, id).await.json().await.unwrap();
+        assert_eq!(rec["status"], "issued", "{user}'s upload untouched");
+    }
+    assert!(events(&app).await.is_empty());
+    let text = app.metrics_text().await;
+    for result in [
+        "bad_signature",
+        "binding_mismatch",
+        "key_url_rejected",
+        "malformed",
+        "unknown_upload",
+    ] {
+        assert!(
+            text.contains(&format!(
+                r#"upload_gateway_callbacks_total{{provider="oss",result="{result}"}}"#
+            )),
+            "{result} not counted"
+        );
+    }
+
+    // The genuine one still works afterwards.
+    assert_eq!(good.send(&app).await.status(), 200);
+}
+
+#[tokio::test]
+async fn key_fetches_are_bounded_single_flight_and_never_follow_redirects() {
+    let keys = KeyServer::start().await;
+    let app = spawn_app_with(|raw| {
+        allow(raw, &keys);
+        raw.callbacks.key_fetch_timeout_ms = 500;
+        raw.callbacks.key_max_bytes = 4096;
+    })
+    .await;
+    let (_, key, issued) = presign(&app, "carol", 10).await;
+    let good = oss_sim::callback(&keys, &issued, &stored(&key, "E1", 10));
+
+    for path in ["redirect.pem", "big.pem", "slow.pem", "missing.pem"] {
+        let mut c = good.clone();
+        c.pub_key_url_b64 = keys.url_b64(path);
+        let started = Instant::now();
+        let (status, code, message) = error_code(c.send(&app).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (502, "callback-key-unavailable"),
+            "{path}"
+        );
+        assert!(
+            !message.contains("127.0.0.1"),
+            "no internals in the answer: {message}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{path} bounded by the timeout"
+        );
+    }
+    let after_failures = keys.hits();
+    assert_eq!(after_failures, 4, "the redirect was not followed");
+
+    // Ten callbacks at once on a cold cache: one fetch.
+    let sends = (0..10).map(|_| good.send(&app));
+    let answers = futures_util::future::join_all(sends).await;
+    let ok = answers.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(ok, 10);
+    assert_eq!(keys.hits(), after_failures + 1);
+}
+
+#[tokio::test]
+async fn callbacks_are_journaled_while_redis_is_down_or_hung_and_replayed_once() {
+    let keys = KeyServer::start().await;
+    let redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let app = spawn_app_on(&redis.url(), |raw| {
+        allow(raw, &keys);
+        raw.callbacks.redis_timeout_ms = 300;
+        raw.callbacks.replay_interval_ms = 200;
+    })
+    .await;
+    let mut uploads = Vec::new();
+    for i in 0..4u64 {
+        let (id, key, issued) = presign(&app, "dave", 100 + i).await;
+        uploads.push((
+            id,
+            oss_sim::callback(&keys, &issued, &stored(&key, &format!("E{i}"), 100 + i)),
+        ));
+    }
+    // Warm the key cache so that only Redis is in play.
+    assert_eq!(uploads[0].1.send(&app).await.status(), 200);
+
+    // Hung: the connection stays open and nothing answers.
+    redis.pause();
+    let started = Instant::now();
+    let resp = uploads[1].1.send(&app).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "answered within the budget: {:?}",
+        started.elapsed()
+    );
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["upload_id"], uploads[1].0.as_str());
+    assert_eq!(answer["status"], "completed");
+
+    // Down.
+    redis.resume();
+    redis.stop();
+    for (_, cb) in &uploads[2..] {
+        let started = Instant::now();
+        assert_eq!(cb.send(&app).await.status(), 200);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    // The same callback twice while down: journaled twice, recorded once.
+    assert_eq!(uploads[3].1.send(&app).await.status(), 200);
+    let text = app.metrics_text().await;
+    assert!(
+        text.contains("upload_gateway_callback_journal_depth 4"),
+        "{}",
+        grep(&text, "journal")
+    );
+    assert!(
+        text.contains(r#"upload_gateway_callbacks_total{provider="oss",result="journaled"} 4"#)
+    );
+
+    // Redis is back with what it had (append-only file, fsync always): replay completes the
+    // journaled uploads, once each.
+    redis.launch_again();
+    let done = eventually(Duration::from_secs(15), || async {
+        let t = app.metrics_text().await;
+        t.contains("upload_gateway_callback_journal_depth 0")
+            .then_some(t)
+    })
+    .await
+    .expect("journal drained");
+    let replayed =
+        |r: &str| format!(r#"upload_gateway_callback_journal_replayed_total{{result="{r}"}} "#);
+    assert!(
+        done.contains(&(replayed("applied") + "3")),
+        "{}",
+        grep(&done, "replayed")
+    );
+    assert!(
+        done.contains(&(replayed("duplicate") + "1")),
+        "{}",
+        grep(&done, "replayed")
+    );
+    for (id, _) in &uploads {
+        let rec: Value = app.get_upload("dave", id).await.json().await.unwrap();
+        assert_eq!(rec["status"], "completed", "{id}");
+    }
+    let evs = events_in(&redis, &app.prefix).await;
+    assert_eq!(evs.len(), 4, "one event per upload, none doubled");
+    // Sent again now: duplicates, still four events.
+    for (_, cb) in &uploads {
+        assert_eq!(cb.send(&app).await.status(), 200);
+    }
+    assert_eq!(events_in(&redis, &app.prefix).await.len(), 4);
+}
+
+fn grep(text: &str, what: &str) -> String {
+    text.lines()
+        .filter(|l| l.contains(what))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
