@@ -88,7 +88,44 @@ fn signers(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, signers, primitives);
+/// Callback verification: OSS's pinned 512-bit key (the production case) and a 1024-bit key,
+/// over the official doc example and a realistic JSON callback body.
+fn verifiers(c: &mut Criterion) {
+    use upload_gateway::callbacks::{body, signature};
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../tests/fixtures/vectors/oss_callback_example.json"
+    ))
+    .unwrap();
+    let doc = &vectors["vectors"][0];
+    let key512 = signature::parse_public_key(signature::OSS_PUB_KEY_V1_PEM).unwrap();
+    let target = doc["request_target"].as_str().unwrap();
+    let body512 = doc["body"].as_str().unwrap().as_bytes();
+    let auth512 = doc["headers"]["authorization"].as_str().unwrap();
+    assert!(signature::verify(&key512, target, body512, auth512).is_ok());
+    c.bench_function("callback_verify_rsa512_md5", |b| {
+        b.iter(|| signature::verify(&key512, black_box(target), black_box(body512), auth512))
+    });
+
+    let syn = &vectors["synthetic_vectors"][1];
+    let key1024 = signature::parse_public_key(
+        vectors["synthetic_rsa1024_public_key_pem"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let t = syn["request_target"].as_str().unwrap();
+    let b1024 = syn["body"].as_str().unwrap().as_bytes();
+    let a1024 = syn["authorization"].as_str().unwrap();
+    assert!(signature::verify(&key1024, t, b1024, a1024).is_ok());
+    c.bench_function("callback_verify_rsa1024_md5", |b| {
+        b.iter(|| signature::verify(&key1024, black_box(t), black_box(b1024), a1024))
+    });
+    c.bench_function("callback_parse_json_body", |b| {
+        b.iter(|| body::parse(Some("application/json"), black_box(b1024)))
+    });
+}
+
+criterion_group!(benches, signers, primitives, verifiers);
 criterion_main!(benches);
 
 fn primitives(c: &mut Criterion) {

@@ -112,11 +112,12 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<CallbackFields, BodyError>
     let width = number(take("imageInfo.width"));
     let height = number(take("imageInfo.height"));
     let format = take("imageInfo.format");
-    let image_info = (width.is_some() || height.is_some() || format.is_some()).then(|| ImageInfo {
-        width,
-        height,
-        format,
-    });
+    let image_info =
+        (width.is_some() || height.is_some() || format.is_some()).then_some(ImageInfo {
+            width,
+            height,
+            format,
+        });
     Ok(CallbackFields {
         bucket,
         object,

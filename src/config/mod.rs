@@ -361,7 +361,20 @@ impl Settings {
                 })?,
                 _ => return Err(ConfigError::new(&key, "set exactly one of pem or pem_file")),
             };
+            crate::callbacks::signature::parse_public_key(&pem)
+                .map_err(|e| ConfigError::new(&key, e.to_string()))?;
             pinned_keys.push(PinnedKey { url: k.url, pem });
+        }
+        for f in &c.response_fields {
+            if !crate::callbacks::receiver::RESPONSE_FIELDS.contains(&f.as_str()) {
+                return Err(ConfigError::new(
+                    "callbacks.response_fields",
+                    format!(
+                        "'{f}' is not one of: {}",
+                        crate::callbacks::receiver::RESPONSE_FIELDS.join(", ")
+                    ),
+                ));
+            }
         }
         let callbacks = CallbackSettings {
             path: c.path,

@@ -157,3 +157,25 @@ fn a_callback_that_could_exceed_the_oss_limit_is_refused_at_load() {
         "{e}"
     );
 }
+
+#[test]
+fn callback_settings_are_checked_at_load() {
+    let e = err(&format!(
+        "{MINIMAL}\n[callbacks]\nresponse_fields = [\"user_secret\"]\n"
+    ));
+    assert!(
+        e.starts_with("config error: callbacks.response_fields: 'user_secret' is not one of"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{MINIMAL}\n[[callbacks.pinned_keys]]\nurl = \"https://gosspublic.alicdn.com/k2.pem\"\npem = \"not a key\"\n"
+    ));
+    assert!(
+        e.starts_with("config error: callbacks.pinned_keys[0]: not an RSA public key"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{MINIMAL}\n[callbacks]\nkey_url_prefixes = [\"https://keys.example.com\"]\n"
+    ));
+    assert!(e.contains("must end with '/'"), "{e}");
+}

@@ -118,7 +118,7 @@ async fn a_genuine_callback_completes_its_upload_exactly_once() {
     assert_eq!(evs[0]["user"], "alice");
     assert_eq!(evs[0]["key"], key);
     assert_eq!(evs[0]["size"], "1234");
-    assert_eq!(rec["event_id"].as_str().is_some(), true);
+    assert!(rec["event_id"].as_str().is_some());
 
     // Delivered again (a replay by anyone who captured it): same answer, nothing changes.
     let again = cb.send(&app).await;
@@ -459,4 +459,352 @@ fn grep(text: &str, what: &str) -> String {
         .filter(|l| l.contains(what))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[tokio::test]
+async fn objects_arriving_under_an_sts_grant_get_one_record_each_within_the_rules() {
+    let keys = KeyServer::start().await;
+    let sts = StsStandIn::start(Behaviour::default()).await;
+    let sts_url = sts.url.clone();
+    let app = spawn_app_with(|raw| {
+        allow(raw, &keys);
+        crate::rights::with_sts(raw, &sts_url, 3000);
+    })
+    .await;
+    let resp = app
+        .as_user("ivy", Method::POST, "/v1/credentials")
+        .json(&json!({"profile": "avatars"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let grant: Value = resp.json().await.unwrap();
+    let grant_id = grant["grant_id"].as_str().unwrap().to_string();
+    let issued = Issued::from_params(
+        grant["callback"]["callback"].as_str().unwrap(),
+        grant["callback"]["callback-var"].as_str().unwrap(),
+    );
+
+    let a = oss_sim::callback(&keys, &issued, &stored("avatars/ivy/a.png", "A1", 10));
+    let resp = a.send(&app).await;
+    assert_eq!(resp.status(), 200);
+    let first: Value = resp.json().await.unwrap();
+    let id = first["upload_id"].as_str().unwrap().to_string();
+    assert_ne!(id, grant_id);
+    let rec: Value = app.get_upload("ivy", &id).await.json().await.unwrap();
+    assert_eq!(rec["kind"], "sts");
+    assert_eq!(rec["status"], "completed");
+    assert_eq!(rec["grant_id"], grant_id.as_str());
+    assert_eq!(rec["key"], "avatars/ivy/a.png");
+    assert_eq!(app.get_upload("eve", &id).await.status(), 404);
+
+    // The same delivery again names the same record.
+    let again: Value = a.send(&app).await.json().await.unwrap();
+    assert_eq!(again["upload_id"], id.as_str());
+    let b = oss_sim::callback(&keys, &issued, &stored("avatars/ivy/sub/b.png", "B1", 20));
+    let second: Value = b.send(&app).await.json().await.unwrap();
+    assert_ne!(second["upload_id"], id.as_str());
+    assert_eq!(events(&app).await.len(), 2);
+
+    // Outside the grant's prefix: refused, whatever OSS signed.
+    for object in ["avatars/eve/x.png", "avatars/ivy/", "avatars/ivyx/y.png"] {
+        let c = oss_sim::callback(&keys, &issued, &stored(object, "C1", 10));
+        let (status, code, _) = error_code(c.send(&app).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (403, "callback-binding-mismatch"),
+            "{object}"
+        );
+    }
+
+    // STS cannot bound size or type; the callback does. The record says why it failed.
+    let mut big = stored("avatars/ivy/big.png", "D1", 20 * 1024 * 1024);
+    let (status, code, message) =
+        error_code(oss_sim::callback(&keys, &issued, &big).send(&app).await).await;
+    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
+    assert!(message.contains("exceeds the limit"), "{message}");
+    big.object = "avatars/ivy/doc.png".into();
+    big.size = 10;
+    big.mime_type = "application/pdf".into();
+    let (status, code, _) =
+        error_code(oss_sim::callback(&keys, &issued, &big).send(&app).await).await;
+    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
+    let evs = events(&app).await;
+    assert_eq!(evs.len(), 4);
+    assert_eq!(evs[2]["type"], "upload.failed");
+    assert!(evs[2]["failure"].contains("exceeds"));
+    let listed: Value = app
+        .list_uploads("ivy", "?status=failed")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+}
+
+/// Stored objects by key: (size, content type, ETag).
+type Objects = Arc<Mutex<HashMap<String, (u64, String, String)>>>;
+
+/// Answers HeadObject for the objects it holds, 404 otherwise; remembers what it was asked.
+struct StorageStandIn {
+    url: String,
+    objects: Objects,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl StorageStandIn {
+    async fn start() -> StorageStandIn {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let objects: Objects = Default::default();
+        let requests: Arc<Mutex<Vec<String>>> = Default::default();
+        let (objs, reqs) = (objects.clone(), requests.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (objs, reqs) = (objs.clone(), reqs.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let line = head.lines().next().unwrap_or("").to_string();
+                    reqs.lock().unwrap().push(line.clone());
+                    let target = line.split_whitespace().nth(1).unwrap_or("/");
+                    let path = target.split('?').next().unwrap_or("/");
+                    let key = percent_encoding::percent_decode_str(&path[1..])
+                        .decode_utf8_lossy()
+                        .to_string();
+                    let found = objs.lock().unwrap().get(&key).cloned();
+                    let resp = match found {
+                        Some((size, ct, etag)) => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nContent-Type: {ct}\r\nETag: \"{etag}\"\r\nx-oss-hash-crc64ecma: 42\r\nConnection: close\r\n\r\n"
+                        ),
+                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                    };
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        StorageStandIn {
+            url,
+            objects,
+            requests,
+        }
+    }
+
+    fn put(&self, key: &str, size: u64, ct: &str, etag: &str) {
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(key.into(), (size, ct.into(), etag.into()));
+    }
+}
+
+#[tokio::test]
+async fn confirm_and_the_reconciler_complete_uploads_whose_callback_never_came() {
+    let storage = StorageStandIn::start().await;
+    let endpoint = storage.url.clone();
+    let app = spawn_app_with(|raw| {
+        raw.buckets.get_mut("main").unwrap().endpoint = endpoint.clone();
+    })
+    .await;
+    let (id, key, _) = presign(&app, "alice", 1234).await;
+    let confirm = |user: &'static str, id: String| {
+        app.as_user(user, Method::POST, &format!("/v1/uploads/{id}/confirm"))
+            .send()
+    };
+
+    let (status, code, _) = error_code(confirm("alice", id.clone()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (409, "object-missing"));
+    assert_eq!(
+        error_code(confirm("bob", id.clone()).await.unwrap())
+            .await
+            .0,
+        404
+    );
+
+    storage.put(&key, 1234, "image/png", "ABC123");
+    let resp = confirm("alice", id.clone()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let rec: Value = resp.json().await.unwrap();
+    assert_eq!(rec["status"], "completed");
+    assert_eq!(rec["size"], 1234);
+    assert_eq!(rec["etag"], "ABC123");
+    assert_eq!(rec["crc64"], "42");
+    let again: Value = confirm("alice", id.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["updated_at"], rec["updated_at"]);
+    assert_eq!(events(&app).await.len(), 1);
+    // The gateway asked with a signed HEAD (the same presigner the vectors prove).
+    let seen = storage.requests.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .all(|l| l.starts_with("HEAD /avatars/alice/") && l.contains("x-oss-signature=")),
+        "{seen:?}"
+    );
+
+    // An object of another size than declared fails the upload.
+    let (id2, key2, _) = presign(&app, "alice", 1234).await;
+    storage.put(&key2, 999, "image/png", "DEF");
+    let (status, code, _) = error_code(confirm("alice", id2.clone()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
+    let rec: Value = app.get_upload("alice", &id2).await.json().await.unwrap();
+    assert_eq!(rec["status"], "failed");
+    assert!(rec["failure"].as_str().unwrap().contains("declared"));
+
+    // The reconciler: uploads past their expiry are completed from storage or expired.
+    let endpoint = storage.url.clone();
+    let app2 = spawn_app_with(|raw| {
+        raw.buckets.get_mut("main").unwrap().endpoint = endpoint.clone();
+        raw.callbacks.reconcile_interval_secs = 1;
+    })
+    .await;
+    let (landed, landed_key, _) = presign(&app2, "zoe", 5).await;
+    let (never, _, _) = presign(&app2, "zoe", 5).await;
+    // Time passes: both deadlines are now behind us.
+    let mut c = shared_redis()
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
+    for id in [&landed, &never] {
+        let _: () = redis::cmd("ZADD")
+            .arg(format!("{}:deadlines", app2.prefix))
+            .arg(past)
+            .arg(id.as_str())
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    storage.put(&landed_key, 5, "image/png", "AAA");
+    let settled = eventually(Duration::from_secs(10), || async {
+        let a: Value = app2.get_upload("zoe", &landed).await.json().await.unwrap();
+        let b: Value = app2.get_upload("zoe", &never).await.json().await.unwrap();
+        (a["status"] != "issued" && b["status"] != "issued").then_some((a, b))
+    })
+    .await
+    .expect("reconciled");
+    assert_eq!(settled.0["status"], "completed");
+    assert_eq!(settled.1["status"], "expired");
+    let text = app2.metrics_text().await;
+    assert!(
+        text.contains(
+            r#"upload_gateway_reconciliations_total{outcome="completed",trigger="reconciler"} 1"#
+        ),
+        "{}",
+        grep(&text, "reconcil")
+    );
+    assert!(
+        text.contains(
+            r#"upload_gateway_reconciliations_total{outcome="expired",trigger="reconciler"} 1"#
+        ),
+        "{}",
+        grep(&text, "reconcil")
+    );
+}
+
+/// The real binary, killed with SIGKILL while its journal holds acknowledged callbacks, and
+/// started again: nothing acknowledged is lost.
+#[tokio::test]
+async fn a_killed_gateway_replays_its_journal_when_started_again() {
+    let keys = KeyServer::start().await;
+    let redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let prefix = unique_prefix();
+    let port = free_port();
+    let journal = journal_dir(&prefix);
+    let config = base_config(&redis.url(), &prefix).replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    ) + &format!(
+        "\n[callbacks]\nkey_url_prefixes = [\"{}\"]\njournal_dir = \"{}\"\nreplay_interval_ms = 200\n",
+        keys.prefix(),
+        journal.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, config).unwrap();
+    let start = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_upload-gateway"));
+        cmd.arg("--config").arg(&path).arg("serve");
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        spawn_tied(cmd)
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = upload_gateway::http_client::builder().build().unwrap();
+    let ready = || async {
+        eventually(Duration::from_secs(20), || async {
+            let r = client.get(format!("{base}/readyz")).send().await.ok()?;
+            (r.status() == 200).then_some(())
+        })
+        .await
+        .expect("gateway ready")
+    };
+
+    let mut first = start();
+    ready().await;
+    let mut sent = Vec::new();
+    for i in 0..3u64 {
+        let body: Value = client
+            .post(format!("{base}/v1/uploads/presign"))
+            .bearer_auth(token_for("kim"))
+            .json(&json!({"profile": "avatars", "filename": "k.png", "content_type": "image/png", "size": 7 + i}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let issued = Issued::from_url(body["url"].as_str().unwrap());
+        let key = body["key"].as_str().unwrap();
+        let cb = oss_sim::callback(&keys, &issued, &stored(key, &format!("K{i}"), 7 + i));
+        sent.push((body["upload_id"].as_str().unwrap().to_string(), cb));
+    }
+    redis.stop();
+    for (_, cb) in &sent {
+        let r = client
+            .post(format!("{base}{}", cb.target))
+            .header("authorization", &cb.authorization)
+            .header("x-oss-pub-key-url", &cb.pub_key_url_b64)
+            .header("content-type", &cb.content_type)
+            .body(cb.body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "acknowledged from the journal");
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    redis.launch_again();
+    let mut second = start();
+    ready().await;
+    for (id, _) in &sent {
+        let rec = eventually(Duration::from_secs(15), || async {
+            let r: Value = client
+                .get(format!("{base}/v1/uploads/{id}"))
+                .bearer_auth(token_for("kim"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (r["status"] == "completed").then_some(r)
+        })
+        .await;
+        assert!(rec.is_some(), "{id} completed after the restart");
+    }
+    assert_eq!(events_in(&redis, &prefix).await.len(), 3);
+    second.kill().unwrap();
+    second.wait().unwrap();
 }

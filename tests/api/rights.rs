@@ -385,7 +385,11 @@ async fn append_urls_follow_the_position() {
     assert_eq!(error_code(resp).await.1, "invalid-argument");
 }
 
-fn with_sts(raw: &mut upload_gateway::config::raw::RawSettings, url: &str, timeout_ms: u64) {
+pub(crate) fn with_sts(
+    raw: &mut upload_gateway::config::raw::RawSettings,
+    url: &str,
+    timeout_ms: u64,
+) {
     raw.buckets.get_mut("main").unwrap().sts = Some(StsSection {
         endpoint: url.to_string(),
         role_arn: "acs:ram::1234567890123456:role/upload-gateway".into(),
