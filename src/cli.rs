@@ -108,19 +108,13 @@ fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
         Ok(u) => u,
         Err(e) => return invalid(e.to_string()),
     };
-    let pem = match &a.pub_key_file {
-        Some(f) => match std::fs::read_to_string(f) {
+    let pem = match (&a.pub_key_file, signature::pinned_oss_key_pem(&url)) {
+        (Some(f), _) => match std::fs::read_to_string(f) {
             Ok(p) => p,
             Err(e) => return invalid(format!("cannot read {}: {e}", f.display())),
         },
-        None if url.ends_with(signature::OSS_PUB_KEY_V1_URL_PATH)
-            && signature::OSS_KEY_URL_PREFIXES
-                .iter()
-                .any(|p| url == format!("{p}{}", signature::OSS_PUB_KEY_V1_URL_PATH)) =>
-        {
-            signature::OSS_PUB_KEY_V1_PEM.to_string()
-        }
-        None => {
+        (None, Some(pinned)) => pinned.to_string(),
+        (None, None) => {
             return invalid(format!(
                 "no pinned key for {url}; download it and pass --pub-key-file"
             ));

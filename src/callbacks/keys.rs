@@ -2,9 +2,7 @@
 //! the binary), then keys fetched from allow-listed URLs only, with a timeout, a size cap, no
 //! redirects, a TTL cache and one fetch in flight per URL.
 
-use super::signature::{
-    self, KeyUrlError, OSS_KEY_URL_PREFIXES, OSS_PUB_KEY_V1_PEM, OSS_PUB_KEY_V1_URL_PATH,
-};
+use super::signature::{self, KeyUrlError};
 use crate::config::CallbackSettings;
 use crate::metrics::Metrics;
 use rsa::RsaPublicKey;
@@ -23,7 +21,9 @@ pub enum KeyError {
 
 pub struct PublicKeys {
     prefixes: Vec<String>,
+    /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
     pinned: HashMap<String, Arc<RsaPublicKey>>,
+    oss_v1: Arc<RsaPublicKey>,
     fetched: moka::future::Cache<String, Arc<RsaPublicKey>>,
     /// Recent failures, so that a flood of callbacks naming a dead URL does not become a
     /// flood of fetches.
@@ -36,11 +36,10 @@ pub struct PublicKeys {
 impl PublicKeys {
     pub fn new(settings: &CallbackSettings, metrics: Arc<Metrics>) -> Result<Self, String> {
         let mut pinned = HashMap::new();
-        let v1 =
-            Arc::new(signature::parse_public_key(OSS_PUB_KEY_V1_PEM).map_err(|e| e.to_string())?);
-        for prefix in OSS_KEY_URL_PREFIXES {
-            pinned.insert(format!("{prefix}{OSS_PUB_KEY_V1_URL_PATH}"), v1.clone());
-        }
+        let oss_v1 = Arc::new(
+            signature::parse_public_key(signature::OSS_PUB_KEY_V1_PEM)
+                .map_err(|e| e.to_string())?,
+        );
         for k in &settings.pinned_keys {
             let key = signature::parse_public_key(&k.pem)
                 .map_err(|e| format!("callbacks.pinned_keys ({}): {e}", k.url))?;
@@ -55,6 +54,7 @@ impl PublicKeys {
         Ok(PublicKeys {
             prefixes: settings.key_url_prefixes.clone(),
             pinned,
+            oss_v1,
             fetched: moka::future::Cache::builder()
                 .max_capacity(64)
                 .time_to_live(settings.key_cache_ttl)
@@ -75,6 +75,9 @@ impl PublicKeys {
         let url = signature::allowed_key_url(header_b64, &self.prefixes)?;
         if let Some(k) = self.pinned.get(&url) {
             return Ok(k.clone());
+        }
+        if signature::pinned_oss_key_pem(&url).is_some() {
+            return Ok(self.oss_v1.clone());
         }
         if let Some(k) = self.fetched.get(&url).await {
             self.count("cache_hit");

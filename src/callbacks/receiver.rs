@@ -10,7 +10,7 @@ use super::keys::{KeyError, PublicKeys};
 use super::record::{self, Applied, ApplyError};
 use super::signature::{self, SignatureError};
 use crate::config::Settings;
-use crate::domain::UploadRecord;
+use crate::domain::{UploadId, UploadRecord, UploadStatus};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -63,7 +63,6 @@ fn result_of(e: &ApiError) -> &'static str {
         ApiError::CallbackConflict => "conflict",
         ApiError::UploadRejected(_) => "rejected",
         ApiError::CallbackNotRecorded => "not_recorded",
-        ApiError::PayloadTooLarge { .. } => "malformed",
         _ => "malformed",
     }
 }
@@ -205,13 +204,14 @@ impl Receiver {
 
     /// The JSON OSS relays to the client: small and stable, plus configured extra fields.
     pub fn answer(&self, rec: &UploadRecord) -> Value {
-        let mut m = Map::new();
-        m.insert("upload_id".into(), rec.id.to_string().into());
-        m.insert("key".into(), rec.key.clone().into());
-        m.insert("status".into(), rec.status.as_str().into());
-        m.insert("size".into(), rec.size.into());
-        m.insert("etag".into(), rec.etag.clone().into());
-        m.insert("content_type".into(), rec.content_type.clone().into());
+        let mut m = answer_fields(
+            &rec.id,
+            &rec.key,
+            rec.status,
+            rec.size,
+            rec.etag.as_deref(),
+            rec.content_type.as_deref(),
+        );
         let extra = &self.settings.callbacks.response_fields;
         if !extra.is_empty()
             && let Ok(Value::Object(full)) = serde_json::to_value(rec)
@@ -229,17 +229,14 @@ impl Receiver {
     /// record will say once replayed.
     fn answer_unrecorded(&self, entry: &Accepted) -> Value {
         let f = &entry.fields;
-        let mut m = Map::new();
-        m.insert(
-            "upload_id".into(),
-            entry.binding.upload_id().to_string().into(),
-        );
-        m.insert("key".into(), f.object.clone().into());
-        m.insert("status".into(), "completed".into());
-        m.insert("size".into(), f.size.into());
-        m.insert("etag".into(), f.etag.clone().into());
-        m.insert("content_type".into(), f.mime_type.clone().into());
-        Value::Object(m)
+        Value::Object(answer_fields(
+            entry.binding.upload_id(),
+            &f.object,
+            UploadStatus::Completed,
+            f.size,
+            f.etag.as_deref(),
+            f.mime_type.as_deref(),
+        ))
     }
 
     /// Moves journaled arrivals into Redis. Stops at the first Redis failure and leaves the
@@ -275,6 +272,24 @@ impl Receiver {
         }
         Ok(applied)
     }
+}
+
+fn answer_fields(
+    id: &UploadId,
+    key: &str,
+    status: UploadStatus,
+    size: Option<u64>,
+    etag: Option<&str>,
+    content_type: Option<&str>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("upload_id".into(), id.as_str().into());
+    m.insert("key".into(), key.into());
+    m.insert("status".into(), status.as_str().into());
+    m.insert("size".into(), size.into());
+    m.insert("etag".into(), etag.into());
+    m.insert("content_type".into(), content_type.into());
+    m
 }
 
 fn malformed(msg: &str) -> ApiError {

@@ -26,6 +26,14 @@ pub const OSS_KEY_URL_PREFIXES: [&str; 2] = [
     "https://gosspublic.alicdn.com/",
 ];
 
+/// The PEM pinned in the binary for an OSS key URL, if any.
+pub fn pinned_oss_key_pem(url: &str) -> Option<&'static str> {
+    OSS_KEY_URL_PREFIXES
+        .iter()
+        .any(|p| url.strip_prefix(p) == Some(OSS_PUB_KEY_V1_URL_PATH))
+        .then_some(OSS_PUB_KEY_V1_PEM)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("the authorization header is not standard base64")]

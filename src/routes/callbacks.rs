@@ -14,10 +14,12 @@ pub async fn oss(
 ) -> Result<HttpResponse, ApiError> {
     let receiver = &state.callbacks;
     let limit = state.settings.callbacks.max_body_bytes;
-    let too_large = || {
+    // Refusals before the receiver sees the request are counted here.
+    let refuse = |e: ApiError| {
         receiver.count("oss", "malformed");
-        ApiError::PayloadTooLarge { limit }
+        e
     };
+    let too_large = || refuse(ApiError::PayloadTooLarge { limit });
     let declared = req
         .headers()
         .get("content-length")
@@ -28,7 +30,7 @@ pub async fn oss(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::CallbackMalformed(format!("body: {e}")))?;
+        let chunk = chunk.map_err(|e| refuse(ApiError::CallbackMalformed(format!("body: {e}"))))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

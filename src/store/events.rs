@@ -3,7 +3,6 @@
 
 use super::{Store, StoreError};
 use crate::domain::UploadId;
-use redis::AsyncCommands;
 use std::time::Duration;
 
 impl Store {
@@ -71,15 +70,6 @@ impl Store {
                 .query_async(&mut c)
                 .await?;
             Ok(set.is_some())
-        })
-        .await
-    }
-
-    /// Events currently in the stream (tests and diagnostics).
-    pub async fn event_count(&self) -> Result<u64, StoreError> {
-        self.run("event_count", async {
-            let mut c = self.conn.get().await?;
-            Ok(c.xlen(self.keys.events()).await?)
         })
         .await
     }

@@ -554,43 +554,28 @@ struct StorageStandIn {
 
 impl StorageStandIn {
     async fn start() -> StorageStandIn {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let objects: Objects = Default::default();
-        let requests: Arc<Mutex<Vec<String>>> = Default::default();
-        let (objs, reqs) = (objects.clone(), requests.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else {
-                    return;
-                };
-                let (objs, reqs) = (objs.clone(), reqs.clone());
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 8192];
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let line = head.lines().next().unwrap_or("").to_string();
-                    reqs.lock().unwrap().push(line.clone());
-                    let target = line.split_whitespace().nth(1).unwrap_or("/");
-                    let path = target.split('?').next().unwrap_or("/");
-                    let key = percent_encoding::percent_decode_str(&path[1..])
-                        .decode_utf8_lossy()
-                        .to_string();
-                    let found = objs.lock().unwrap().get(&key).cloned();
-                    let resp = match found {
-                        Some((size, ct, etag)) => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nContent-Type: {ct}\r\nETag: \"{etag}\"\r\nx-oss-hash-crc64ecma: 42\r\nConnection: close\r\n\r\n"
-                        ),
-                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
-                    };
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                });
+        let objs = objects.clone();
+        let (port, requests) = serve_raw(move |line: String| {
+            let objs = objs.clone();
+            async move {
+                let target = line.split_whitespace().nth(1).unwrap_or("/");
+                let path = target.split('?').next().unwrap_or("/");
+                let key = percent_encoding::percent_decode_str(&path[1..])
+                    .decode_utf8_lossy()
+                    .to_string();
+                let found = objs.lock().unwrap().get(&key).cloned();
+                match found {
+                    Some((size, ct, etag)) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nContent-Type: {ct}\r\nETag: \"{etag}\"\r\nx-oss-hash-crc64ecma: 42\r\nConnection: close\r\n\r\n"
+                    ),
+                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                }
             }
-        });
+        })
+        .await;
         StorageStandIn {
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             objects,
             requests,
         }
@@ -695,7 +680,14 @@ async fn confirm_and_the_reconciler_complete_uploads_whose_callback_never_came()
     .expect("reconciled");
     assert_eq!(settled.0["status"], "completed");
     assert_eq!(settled.1["status"], "expired");
-    let text = app2.metrics_text().await;
+    // The counter moves just after the record does.
+    let text = eventually(Duration::from_secs(5), || async {
+        let t = app2.metrics_text().await;
+        t.contains(r#"outcome="expired",trigger="reconciler"}"#)
+            .then_some(t)
+    })
+    .await
+    .unwrap_or_default();
     assert!(
         text.contains(
             r#"upload_gateway_reconciliations_total{outcome="completed",trigger="reconciler"} 1"#
@@ -807,4 +799,27 @@ async fn a_killed_gateway_replays_its_journal_when_started_again() {
     assert_eq!(events_in(&redis, &prefix).await.len(), 3);
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_callback_neither_redis_nor_the_journal_can_take_is_not_acknowledged() {
+    let keys = KeyServer::start().await;
+    let redis = RedisServer::start();
+    let app = spawn_app_on(&redis.url(), |raw| allow(raw, &keys)).await;
+    let (id, key, issued) = presign(&app, "lee", 10).await;
+    let cb = oss_sim::callback(&keys, &issued, &stored(&key, "E1", 10));
+    // The journal's file cannot be opened (a directory stands where it would go).
+    std::fs::create_dir_all(journal_dir(&app.prefix).join("active.jsonl")).unwrap();
+    redis.stop();
+    let (status, code, message) = error_code(cb.send(&app).await).await;
+    assert_eq!((status, code.as_str()), (503, "callback-not-recorded"));
+    assert!(!message.contains("active.jsonl"), "no internals: {message}");
+    let text = app.metrics_text().await;
+    assert!(
+        text.contains(r#"upload_gateway_callbacks_total{provider="oss",result="not_recorded"} 1"#),
+        "{}",
+        grep(&text, "callbacks_total")
+    );
+    assert!(text.contains("upload_gateway_callback_journal_depth 0"));
+    let _ = id;
 }

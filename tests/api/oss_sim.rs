@@ -9,10 +9,8 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub fn test_private_key() -> RsaPrivateKey {
     let pem = std::fs::read_to_string(
@@ -40,46 +38,31 @@ pub fn test_public_key_pem() -> String {
 /// elsewhere) and `/slow.pem` (answers after 3 s); counts every request.
 pub struct KeyServer {
     pub port: u16,
-    hits: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl KeyServer {
     pub async fn start() -> KeyServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
         let pem = test_public_key_pem();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else {
-                    return;
-                };
-                counter.fetch_add(1, Ordering::SeqCst);
-                let pem = pem.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    // Concurrent callers should wait for one fetch, not make their own.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    let resp = match path.as_str() {
-                        "/key.pem" => ok(&pem),
-                        "/big.pem" => ok(&"A".repeat(100_000)),
-                        "/redirect.pem" => "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/key.pem\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
-                        "/slow.pem" => {
-                            tokio::time::sleep(Duration::from_secs(3)).await;
-                            ok(&pem)
-                        }
-                        _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
-                    };
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                });
+        let (port, requests) = crate::helpers::serve_raw(move |line: String| {
+            let pem = pem.clone();
+            async move {
+                // Concurrent callers should wait for one fetch, not make their own.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                match line.split_whitespace().nth(1).unwrap_or("/") {
+                    "/key.pem" => ok(&pem),
+                    "/big.pem" => ok(&"A".repeat(100_000)),
+                    "/redirect.pem" => "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/key.pem\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                    "/slow.pem" => {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        ok(&pem)
+                    }
+                    _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                }
             }
-        });
-        KeyServer { port, hits }
+        })
+        .await;
+        KeyServer { port, requests }
     }
 
     pub fn prefix(&self) -> String {
@@ -91,7 +74,7 @@ impl KeyServer {
     }
 
     pub fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
+        self.requests.lock().unwrap().len()
     }
 }
 

@@ -1,36 +1,30 @@
 use crate::helpers::*;
 use serde_json::Value;
 use time::OffsetDateTime;
-use upload_gateway::domain::{UploadId, UploadKind, UploadRecord, UploadStatus, UserId};
+use upload_gateway::domain::{
+    RecordTarget, UploadId, UploadKind, UploadRecord, UploadStatus, UserId,
+};
 
 fn record(user: &str, status: UploadStatus) -> UploadRecord {
     let now = OffsetDateTime::now_utc();
-    UploadRecord {
-        id: UploadId::new(),
-        user: UserId::parse(user).unwrap(),
-        profile: "avatars".into(),
-        provider: "oss".into(),
-        bucket: "examplebucket".into(),
-        key: format!("avatars/{user}/x.png"),
-        kind: UploadKind::Presign,
-        status,
-        declared_size: Some(10),
-        size: None,
-        etag: None,
-        content_type: Some("image/png".into()),
-        crc64: None,
-        content_md5: None,
-        image_info: None,
-        vars: Default::default(),
-        storage_upload_id: None,
-        grant_id: None,
-        failure: None,
-        event_id: None,
-        created_at: now,
-        updated_at: now,
-        expires_at: now + time::Duration::minutes(15),
-        completed_at: None,
-    }
+    let key = format!("avatars/{user}/x.png");
+    let mut rec = UploadRecord::issued(
+        UploadId::new(),
+        UserId::parse(user).unwrap(),
+        UploadKind::Presign,
+        RecordTarget {
+            profile: "avatars",
+            provider: "oss",
+            bucket: "examplebucket",
+            key: &key,
+        },
+        now,
+        now + time::Duration::minutes(15),
+    );
+    rec.status = status;
+    rec.declared_size = Some(10);
+    rec.content_type = Some("image/png".into());
+    rec
 }
 
 #[tokio::test]
