@@ -101,6 +101,12 @@ pub enum ApiError {
     #[error("storage holds no object at this upload's key yet; upload it, then confirm again")]
     ObjectMissing,
 
+    // --- multipart ---
+    #[error("storage no longer holds this multipart upload (aborted, completed or expired); start a new upload")]
+    StorageUploadGone,
+    #[error("storage refused the part list ({0}): list every uploaded part once, in ascending order, with the ETag its upload returned; parts other than the last must meet the minimum part size")]
+    PartsRejected(String),
+
     // --- throttling (429) ---
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -159,6 +165,8 @@ impl ApiError {
             ApiError::UploadRejected(_) => "upload-rejected",
             ApiError::CallbackNotRecorded => "callback-not-recorded",
             ApiError::ObjectMissing => "object-missing",
+            ApiError::StorageUploadGone => "storage-upload-gone",
+            ApiError::PartsRejected(_) => "parts-rejected",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::StoreUnavailable => "store-unavailable",
             ApiError::NotReady(_) => "not-ready",
@@ -210,6 +218,8 @@ impl ApiError {
         "upload-rejected",
         "callback-not-recorded",
         "object-missing",
+        "storage-upload-gone",
+        "parts-rejected",
         "rate-limited",
         "store-unavailable",
         "not-ready",
@@ -241,9 +251,11 @@ impl ResponseError for ApiError {
             }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RouteNotFound { .. } | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::CallbackConflict | ApiError::ObjectMissing => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict(_)
+            | ApiError::CallbackConflict
+            | ApiError::ObjectMissing
+            | ApiError::StorageUploadGone => StatusCode::CONFLICT,
+            ApiError::PartsRejected(_) => StatusCode::BAD_REQUEST,
             ApiError::CallbackMalformed(_) | ApiError::CallbackKeyUrlRejected => {
                 StatusCode::BAD_REQUEST
             }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod grants;
 pub mod http_client;
 pub mod metrics;
+pub mod multipart;
 pub mod providers;
 pub mod rights;
 pub mod routes;

@@ -8,7 +8,7 @@ use crate::callbacks::ticket::{self, TicketScope};
 use crate::config::Profile;
 use crate::domain::{
     ContentType, Filename, ObjectKey, RecordTarget, RenderContext, UploadId, UploadKind,
-    UploadRecord,
+    UploadRecord, UserId,
 };
 use crate::error::ApiError;
 use crate::providers::oss::callback_params::MAX_PARAM_BYTES;
@@ -184,26 +184,8 @@ pub fn plan_object(
         })
         .map_err(|e| ApiError::InvalidObjectKey(e.to_string()))?;
 
-    let callback = (profile.callback && ask.with_callback).then(|| {
-        let t = ticket::issue(
-            state.settings.ticket_secret.expose_secret().as_bytes(),
-            who.user.as_str(),
-            &TicketScope::Object {
-                upload_id: id.as_str(),
-                key: key.as_str(),
-            },
-        );
-        let mut vars = vec![
-            ("upload_id".to_string(), id.as_str().to_string()),
-            ("ticket".to_string(), t),
-        ];
-        vars.extend(ask.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        CallbackRequest {
-            body_type: profile.callback_body_type,
-            image_info: image_info(profile),
-            vars,
-        }
-    });
+    let callback = (profile.callback && ask.with_callback)
+        .then(|| object_callback(state, profile, &who.user, id.as_str(), key.as_str(), &ask.vars));
     if let Some(cb) = &callback {
         check_callback_size(provider.as_ref(), cb)?;
     }
@@ -232,6 +214,33 @@ pub fn plan_object(
         callback,
         now,
     })
+}
+
+/// The callback for one object upload: upload id and ticket first, then the client's vars.
+/// Deterministic, so a multipart completion can rebuild what initiation planned.
+pub fn object_callback(
+    state: &AppState,
+    profile: &Profile,
+    user: &UserId,
+    upload_id: &str,
+    key: &str,
+    client_vars: &BTreeMap<String, String>,
+) -> CallbackRequest {
+    let t = ticket::issue(
+        state.settings.ticket_secret.expose_secret().as_bytes(),
+        user.as_str(),
+        &TicketScope::Object { upload_id, key },
+    );
+    let mut vars = vec![
+        ("upload_id".to_string(), upload_id.to_string()),
+        ("ticket".to_string(), t),
+    ];
+    vars.extend(client_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    CallbackRequest {
+        body_type: profile.callback_body_type,
+        image_info: image_info(profile),
+        vars,
+    }
 }
 
 /// OSS rejects a `callback` or `callback-var` over 5 KB; say so before signing.

@@ -174,6 +174,7 @@ impl Application {
         let _background = AbortOnDrop(vec![
             tokio::spawn(replay_journal(self.state.clone())),
             tokio::spawn(reconcile(self.state.clone())),
+            tokio::spawn(sweep_multipart(self.state.clone())),
         ]);
         let result = self.server.await;
         if let Some((handle, task)) = metrics {
@@ -218,6 +219,23 @@ async fn reconcile(state: web::Data<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(uploads = n, "reconciled uploads past their expiry"),
             Err(e) => tracing::warn!(error = %e, "reconcile round failed; will retry"),
+        }
+    }
+}
+
+async fn sweep_multipart(state: web::Data<AppState>) {
+    let interval = Duration::from_secs(state.settings.multipart.sweep_interval_secs.max(1));
+    loop {
+        tokio::time::sleep(interval).await;
+        match crate::multipart::sweeper::run_once(&state).await {
+            Ok(s) if s.expired + s.orphans > 0 => tracing::info!(
+                expired = s.expired,
+                orphans = s.orphans,
+                errors = s.errors,
+                "multipart sweep aborted stale uploads"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "multipart sweep failed; will retry"),
         }
     }
 }

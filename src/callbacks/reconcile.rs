@@ -64,11 +64,10 @@ async fn check_inner(
     if rec.status.is_final() {
         return Ok((Outcome::AlreadyFinal, rec.clone()));
     }
-    if matches!(rec.kind, UploadKind::Sts | UploadKind::Multipart) {
-        return Err(ApiError::InvalidArgument(format!(
-            "{} uploads are not confirmed one object at a time",
-            rec.kind
-        )));
+    if rec.kind == UploadKind::Sts {
+        return Err(ApiError::InvalidArgument(
+            "sts grants are not confirmed one object at a time".into(),
+        ));
     }
     let profile = state.profile(&rec.profile)?;
     let provider = crate::rights::provider_for(state, profile)?;

@@ -439,6 +439,13 @@ impl Settings {
         if raw.multipart.part_url_expires_secs == 0 || raw.multipart.upload_expires_secs == 0 {
             return Err(ConfigError::new("multipart", "expiry times must be > 0"));
         }
+        if raw.multipart.orphan_age_secs <= raw.multipart.upload_expires_secs {
+            // Otherwise the orphan scan would abort uploads that are still in use.
+            return Err(ConfigError::new(
+                "multipart.orphan_age_secs",
+                "must be greater than multipart.upload_expires_secs",
+            ));
+        }
         if raw.uppy.enabled {
             if !raw.uppy.prefix.starts_with('/') || raw.uppy.prefix.ends_with('/') {
                 return Err(ConfigError::new(

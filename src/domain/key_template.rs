@@ -188,6 +188,18 @@ impl KeyTemplate {
             .any(|p| matches!(p, Part::Uuid | Part::UploadId))
     }
 
+    /// The literal text before `{user}`, shared by every user's keys (e.g. `avatars/`): where
+    /// the multipart sweeper looks for abandoned uploads.
+    pub fn shared_prefix(&self) -> String {
+        self.parts
+            .iter()
+            .map_while(|p| match p {
+                Part::Literal(l) => Some(l.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The user's prefix, e.g. `avatars/42/` for `avatars/{user}/{uuid}{ext}`.
     pub fn prefix_for(&self, user: &UserId) -> KeyPrefix {
         let mut out = String::new();

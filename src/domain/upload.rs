@@ -168,6 +168,11 @@ pub struct UploadRecord {
     /// Storage-side multipart upload id (multipart uploads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_upload_id: Option<String>,
+    /// Planned part size and count (multipart uploads with a declared size only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_count: Option<u32>,
     /// The STS grant an object arrived under (records created by STS callbacks only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<UploadId>,
@@ -228,6 +233,8 @@ impl UploadRecord {
             image_info: None,
             vars: BTreeMap::new(),
             storage_upload_id: None,
+            part_size: None,
+            part_count: None,
             grant_id: None,
             failure: None,
             event_id: None,

@@ -110,6 +110,13 @@ pub struct ScopedCredentials {
 pub enum UpstreamError {
     #[error("{service} did not answer in time")]
     Timeout { service: &'static str },
+    /// Storage understood the request and refused it with one of its error codes.
+    #[error("{service} refused the request: {code} (HTTP {status})")]
+    Refused {
+        service: &'static str,
+        status: u16,
+        code: String,
+    },
     #[error("{service} failed: {detail}")]
     Failed {
         service: &'static str,
@@ -124,6 +131,13 @@ impl UpstreamError {
         match self {
             UpstreamError::Timeout { .. } => "timeout",
             UpstreamError::Failed { class, .. } => class,
+            UpstreamError::Refused { code, status, .. } => match (code.as_str(), status) {
+                ("NoSuchUpload", _) => "no-such-upload",
+                ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall", _) => "invalid-parts",
+                (_, 401 | 403) => "denied",
+                (_, 500..) => "server",
+                _ => "rejected",
+            },
         }
     }
 }
@@ -135,6 +149,21 @@ impl From<UpstreamError> for crate::error::ApiError {
             UpstreamError::Failed {
                 service, detail, ..
             } => crate::error::ApiError::UpstreamFailed { service, detail },
+            UpstreamError::Refused {
+                service,
+                status,
+                code,
+            } => match code.as_str() {
+                "NoSuchUpload" => crate::error::ApiError::StorageUploadGone,
+                "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" => {
+                    crate::error::ApiError::PartsRejected(code)
+                }
+                // Denied, throttled or broken upstream: the client cannot fix it.
+                _ => crate::error::ApiError::UpstreamFailed {
+                    service,
+                    detail: format!("{code} (HTTP {status})"),
+                },
+            },
         }
     }
 }
@@ -158,6 +187,8 @@ pub trait Provider: Send + Sync {
     /// Endpoint and region as a client SDK wants them.
     fn endpoint(&self) -> String;
     fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl;
+    /// The object's URL, unsigned (where it lives, for answers such as Uppy's `location`).
+    fn object_url(&self, key: &str) -> String;
     /// The encoded callback parameters, for clients that attach them themselves (STS).
     fn callback_params(&self, _cb: &CallbackRequest) -> Option<Vec<(String, String)>> {
         None
@@ -171,11 +202,85 @@ pub trait Provider: Send + Sync {
     fn credentials(&self) -> Option<&dyn CredentialIssuer> {
         None
     }
+    /// The multipart upload API, where the vendor has one.
+    fn multipart(&self) -> Option<&dyn MultipartApi> {
+        None
+    }
     /// HeadObject with the gateway's own credentials; `None` when there is no such object.
     fn head_object<'a>(
         &'a self,
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<ObjectMeta>, UpstreamError>>;
+}
+
+/// One uploaded part, as storage lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    pub part_number: u32,
+    /// Without quotes.
+    pub etag: String,
+    pub size: u64,
+    pub last_modified: String,
+}
+
+/// One in-progress multipart upload, as storage lists it.
+#[derive(Debug, Clone)]
+pub struct InProgress {
+    pub key: String,
+    pub storage_upload_id: String,
+    pub initiated: Option<OffsetDateTime>,
+}
+
+/// A page of [`MultipartApi::list_uploads`] and where the next starts.
+pub struct InProgressPage {
+    pub uploads: Vec<InProgress>,
+    pub next: Option<(String, String)>,
+}
+
+/// What CompleteMultipartUpload answered.
+#[derive(Debug)]
+pub struct Completion {
+    /// ETag of the new object, when storage told it (without quotes).
+    pub etag: Option<String>,
+    /// The callback server's JSON, relayed by storage (callback succeeded).
+    pub callback_answer: Option<serde_json::Value>,
+    /// Storage stored the object but its callback failed (OSS: 203 CallbackFailed).
+    pub callback_failed: bool,
+}
+
+/// Signed control calls for multipart uploads, made with the gateway's own credentials.
+pub trait MultipartApi: Send + Sync {
+    /// Parts other than the last must be at least this large.
+    fn min_part_size(&self) -> u64;
+    fn max_part_size(&self) -> u64;
+    fn initiate<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+    ) -> BoxFuture<'a, Result<String, UpstreamError>>;
+    /// Every uploaded part, following pagination to the end.
+    fn list_parts<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<PartInfo>, UpstreamError>>;
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: &'a [(u32, String)],
+        callback: Option<&'a CallbackRequest>,
+    ) -> BoxFuture<'a, Result<Completion, UpstreamError>>;
+    fn abort<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), UpstreamError>>;
+    fn list_uploads<'a>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<(&'a str, &'a str)>,
+    ) -> BoxFuture<'a, Result<InProgressPage, UpstreamError>>;
 }
 
 pub trait FormSigner: Send + Sync {

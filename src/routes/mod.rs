@@ -4,8 +4,10 @@
 mod callbacks;
 mod health;
 mod meta;
+mod multipart;
 mod rights;
 pub(crate) mod uploads;
+mod uppy;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -105,6 +107,27 @@ pub fn router(state: &AppState) -> Router {
     r.get("/v1/uploads/{id}", uploads::get);
     r.post("/v1/uploads/{id}/confirm", uploads::confirm);
     r.post(&state.settings.callbacks.path, callbacks::oss);
+
+    r.post("/v1/multipart", multipart::start);
+    r.get("/v1/multipart", multipart::list);
+    r.post("/v1/multipart/{id}/parts", multipart::sign_parts);
+    r.get("/v1/multipart/{id}/parts", multipart::list_parts);
+    r.post("/v1/multipart/{id}/complete", multipart::complete);
+    r.delete("/v1/multipart/{id}", multipart::abort);
+
+    let uppy = &state.settings.uppy;
+    if uppy.enabled {
+        let p = &uppy.prefix;
+        r.get(&format!("{p}/params"), uppy::params);
+        r.post(&format!("{p}/multipart"), uppy::create);
+        // `batch` before `{partNumber}`: the first matching path wins.
+        // Literal segments before `{partNumber}`: the first matching path wins.
+        r.get(&format!("{p}/multipart/{{uploadId}}/batch"), uppy::sign_batch);
+        r.post(&format!("{p}/multipart/{{uploadId}}/complete"), uppy::complete);
+        r.get(&format!("{p}/multipart/{{uploadId}}/{{partNumber}}"), uppy::sign_part);
+        r.get(&format!("{p}/multipart/{{uploadId}}"), uppy::list_parts);
+        r.delete(&format!("{p}/multipart/{{uploadId}}"), uppy::abort);
+    }
     r
 }
 

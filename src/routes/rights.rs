@@ -266,24 +266,76 @@ pub async fn form(
     body: web::Json<FormBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let profile = state.profile(&body.profile)?.clone();
-    rights::require_kind(&profile, UploadKind::Form)?;
-    let ct = rights::check_content_type(&profile, &body.content_type)?;
-    if let Some(size) = body.size {
-        rights::check_size(&profile, size)?;
-    }
-    let vars = rights::check_vars(body.vars)?;
-    state.check_rate_limit(&who, "form").await?;
-
-    let mut plan = rights::plan_object(
+    let issued = issue_form(
         &state,
         &who,
+        FormAsk {
+            profile: &body.profile,
+            filename: &body.filename,
+            content_type: &body.content_type,
+            size: body.size,
+            vars: body.vars,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(FormAnswer {
+        upload_id: issued.record.id.as_str().to_string(),
+        key: issued.key,
+        key_is_prefix: issued.key_is_prefix,
+        bucket: issued.record.bucket.clone(),
+        method: "POST",
+        url: issued.form.url,
+        fields: issued
+            .form
+            .fields
+            .into_iter()
+            .map(|(name, value)| FormField { name, value })
+            .collect(),
+        expires_at: issued.form.expires_at,
+        server_time: OffsetDateTime::now_utc(),
+    }))
+}
+
+pub(crate) struct FormAsk<'a> {
+    pub profile: &'a str,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: Option<u64>,
+    pub vars: Option<BTreeMap<String, String>>,
+}
+
+pub(crate) struct IssuedForm {
+    pub record: crate::domain::UploadRecord,
+    /// The exact key, or the prefix the client's chosen name must start with.
+    pub key: String,
+    pub key_is_prefix: bool,
+    pub form: crate::providers::SignedForm,
+}
+
+/// Checks, signs and records one PostObject form (the native route and Uppy's `/s3/params`).
+pub(crate) async fn issue_form(
+    state: &AppState,
+    who: &AuthUser,
+    ask: FormAsk<'_>,
+) -> Result<IssuedForm, ApiError> {
+    let profile = state.profile(ask.profile)?.clone();
+    rights::require_kind(&profile, UploadKind::Form)?;
+    let ct = rights::check_content_type(&profile, ask.content_type)?;
+    if let Some(size) = ask.size {
+        rights::check_size(&profile, size)?;
+    }
+    let vars = rights::check_vars(ask.vars)?;
+    state.check_rate_limit(who, "form").await?;
+
+    let mut plan = rights::plan_object(
+        state,
+        who,
         &profile,
         ObjectAsk {
             kind: UploadKind::Form,
-            filename: &body.filename,
+            filename: ask.filename,
             content_type: Some(&ct),
-            size: body.size,
+            size: ask.size,
             vars,
             with_callback: true,
         },
@@ -318,7 +370,7 @@ pub async fn form(
     } else {
         plan.key.as_str().to_string()
     };
-    let (min, max) = match body.size {
+    let (min, max) = match ask.size {
         // A declared size pins the form to it.
         Some(s) => (s, s),
         None => (profile.min_size, profile.max_size),
@@ -335,22 +387,13 @@ pub async fn form(
         expires_in: rights::expires_in(&profile),
     });
     state.store.create_record(&plan.record).await?;
-    rights::record_issue(&state, plan.provider.as_ref(), UploadKind::Form, &profile);
-    Ok(HttpResponse::Ok().json(FormAnswer {
-        upload_id: plan.record.id.as_str().to_string(),
+    rights::record_issue(state, plan.provider.as_ref(), UploadKind::Form, &profile);
+    Ok(IssuedForm {
+        record: plan.record,
         key,
         key_is_prefix: profile.client_chosen_name,
-        bucket: plan.record.bucket.clone(),
-        method: "POST",
-        url: signed.url,
-        fields: signed
-            .fields
-            .into_iter()
-            .map(|(name, value)| FormField { name, value })
-            .collect(),
-        expires_at: signed.expires_at,
-        server_time: OffsetDateTime::now_utc(),
-    }))
+        form: signed,
+    })
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ mod errors;
 mod health;
 mod logs;
 mod metrics;
+mod multipart;
 mod openapi;
 mod oss_sim;
 mod rights;

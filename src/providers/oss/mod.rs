@@ -2,6 +2,7 @@
 
 pub mod callback_params;
 pub mod location;
+pub mod multipart;
 pub mod post_policy;
 pub mod presign;
 pub mod sign_v1;
@@ -101,6 +102,10 @@ impl Provider for OssProvider {
             .as_str()
             .trim_end_matches('/')
             .to_string()
+    }
+
+    fn object_url(&self, key: &str) -> String {
+        self.location.object_url(key, true)
     }
 
     fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl {
@@ -247,6 +252,10 @@ impl Provider for OssProvider {
 
     fn supports_append(&self) -> bool {
         true
+    }
+
+    fn multipart(&self) -> Option<&dyn crate::providers::MultipartApi> {
+        Some(self)
     }
 
     fn forms(&self) -> Option<&dyn FormSigner> {

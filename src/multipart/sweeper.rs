@@ -1,0 +1,172 @@
+//! The stale-upload sweeper: multipart uploads past their deadline are aborted upstream and
+//! marked `expired`; uploads storage still holds under the gateway's prefixes that are older
+//! than `multipart.orphan_age_secs` (left by a crash between initiate and record, or by a
+//! record that expired away) are aborted too. One replica sweeps at a time (a Redis lock).
+
+use super::{abort_upstream, api};
+use crate::domain::{UploadKind, UploadStatus};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::TransitionOutcome;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+const BATCH: usize = 100;
+/// Pages of ListMultipartUploads one sweep follows per prefix.
+const MAX_PAGES: usize = 10;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// False when another replica holds the lock.
+    pub ran: bool,
+    pub expired: usize,
+    pub orphans: usize,
+    pub errors: usize,
+}
+
+/// One sweep, if this replica takes the lock.
+pub async fn run_once(state: &AppState) -> Result<Sweep, ApiError> {
+    let interval = Duration::from_secs(state.settings.multipart.sweep_interval_secs.max(1));
+    if !state.store.try_lock("multipart-sweep", interval).await? {
+        return Ok(Sweep::default());
+    }
+    let started = Instant::now();
+    let mut sweep = Sweep {
+        ran: true,
+        ..Sweep::default()
+    };
+    expire_due(state, &mut sweep).await?;
+    abort_orphans(state, &mut sweep).await;
+    let m = &state.metrics;
+    m.sweep_duration_seconds
+        .with_label_values(&["multipart"])
+        .observe(started.elapsed().as_secs_f64());
+    if sweep.errors > 0 {
+        m.sweep_errors_total
+            .with_label_values(&["multipart"])
+            .inc_by(sweep.errors as u64);
+    }
+    Ok(sweep)
+}
+
+async fn expire_due(state: &AppState, sweep: &mut Sweep) -> Result<(), ApiError> {
+    let due = state
+        .store
+        .due_uploads(OffsetDateTime::now_utc(), BATCH)
+        .await?;
+    for id in due {
+        let Some(rec) = state.store.get_record(&id).await? else {
+            continue;
+        };
+        if rec.kind != UploadKind::Multipart || rec.status.is_final() {
+            continue;
+        }
+        let Some(storage_id) = rec.storage_upload_id.as_deref() else {
+            continue;
+        };
+        let result = async {
+            let profile = state.profile(&rec.profile)?;
+            let provider = crate::rights::provider_for(state, profile)?;
+            let mp = api(provider.as_ref(), &profile.name)?;
+            abort_upstream(state, provider.as_ref(), mp, &rec.key, storage_id).await?;
+            Ok::<_, ApiError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            sweep.errors += 1;
+            tracing::warn!(upload_id = %rec.id, error = %e, "sweeper: abort failed; will retry");
+            continue;
+        }
+        let outcome = state
+            .store
+            .update_record(&rec.id, |r| {
+                if r.status.is_final() {
+                    return (None, ());
+                }
+                let mut n = r.clone();
+                n.status = UploadStatus::Expired;
+                (Some(n), ())
+            })
+            .await?;
+        if let TransitionOutcome::Applied(..) = outcome {
+            sweep.expired += 1;
+            state
+                .metrics
+                .sweeper_aborted_total
+                .with_label_values(&["expired"])
+                .inc();
+        }
+    }
+    Ok(())
+}
+
+async fn abort_orphans(state: &AppState, sweep: &mut Sweep) {
+    let max_age = time::Duration::seconds(state.settings.multipart.orphan_age_secs as i64);
+    let cutoff = OffsetDateTime::now_utc() - max_age;
+    // One scan per (bucket, shared prefix) of the profiles that allow multipart.
+    let mut scans = BTreeSet::new();
+    for p in state.settings.profiles.values() {
+        if p.kinds.contains(&UploadKind::Multipart) {
+            scans.insert((p.bucket.name.clone(), p.template.shared_prefix()));
+        }
+    }
+    for (bucket, prefix) in scans {
+        let Some(provider) = state.providers.get(&bucket) else {
+            continue;
+        };
+        let Some(mp) = provider.multipart() else {
+            continue;
+        };
+        let mut after: Option<(String, String)> = None;
+        for _ in 0..MAX_PAGES {
+            let page = super::upstream_idempotent(
+                state,
+                provider.as_ref(),
+                "ListMultipartUploads",
+                || {
+                    mp.list_uploads(
+                        &prefix,
+                        after.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
+                    )
+                },
+            )
+            .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    sweep.errors += 1;
+                    tracing::warn!(bucket, error = %e, "sweeper: listing uploads failed");
+                    break;
+                }
+            };
+            for u in &page.uploads {
+                // An upload without a readable start time is left alone: better an orphan
+                // than an abort of something in use.
+                if !u.initiated.is_some_and(|t| t < cutoff) {
+                    continue;
+                }
+                match abort_upstream(state, provider.as_ref(), mp, &u.key, &u.storage_upload_id)
+                    .await
+                {
+                    Ok(()) => {
+                        sweep.orphans += 1;
+                        state
+                            .metrics
+                            .sweeper_aborted_total
+                            .with_label_values(&["orphan"])
+                            .inc();
+                    }
+                    Err(e) => {
+                        sweep.errors += 1;
+                        tracing::warn!(bucket, error = %e, "sweeper: aborting an orphan failed");
+                    }
+                }
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+    }
+}
