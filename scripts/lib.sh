@@ -16,3 +16,12 @@ apt_install() {
 ensure_redis() {
   have redis-server && have redis-cli || apt_install redis-server redis-tools
 }
+
+# Alibaba's Python OSS SDK, for the end-to-end checks of the local store.
+ensure_python_oss2() {
+  have python3 || apt_install python3 python3-pip
+  python3 -c 'import oss2' 2>/dev/null && return
+  echo "installing oss2 with pip" >&2
+  python3 -m pip install --quiet --disable-pip-version-check oss2 ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages oss2
+}

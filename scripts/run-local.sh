@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs the gateway on http://127.0.0.1:8080 with config/local.toml. Starts a private
-# redis-server on 127.0.0.1:6390 (data in ./data/redis) unless one already answers there.
+# Runs the whole local flow, no cloud account needed:
+#   - a private redis-server on 127.0.0.1:6390 (data in ./data/redis), unless one answers there;
+#   - oss-local, the project's OSS-compatible store, on 127.0.0.1:9000 (objects in
+#     ./data/oss-local), which checks signatures and sends signed upload callbacks;
+#   - the gateway on http://127.0.0.1:8080 with config/local.toml, pointed at both.
+# Ctrl-C stops the gateway and the store; Redis keeps running (redis-cli -p 6390 shutdown).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_redis
-mkdir -p data/redis data/journal
+mkdir -p data/redis data/journal data/oss-local
 if ! redis-cli -p 6390 ping >/dev/null 2>&1; then
   redis-server --port 6390 --bind 127.0.0.1 --dir "$PWD/data/redis" --appendonly yes \
     --daemonize yes --logfile "$PWD/data/redis/redis.log" --pidfile "$PWD/data/redis/redis.pid"
@@ -14,5 +18,25 @@ if ! redis-cli -p 6390 ping >/dev/null 2>&1; then
   echo "started redis-server on 127.0.0.1:6390 (stop it with: redis-cli -p 6390 shutdown)"
 fi
 
-echo "building and starting upload-gateway; try: curl -H 'X-Api-Key: local-dev-key' http://127.0.0.1:8080/v1/uploads"
-exec cargo run --release --locked --bin upload-gateway -- serve --config "${UPLOAD_GATEWAY_CONFIG:-config/local.toml}"
+echo "building (release) ..."
+cargo build --release --locked --bin upload-gateway && cargo build --release --locked -p oss-local --bin oss-local
+
+# The same bucket, region and key pair as [buckets.local] in config/local.toml.
+target/release/oss-local --listen 127.0.0.1:9000 --data-dir data/oss-local --region local \
+  --bucket local-bucket --access-key LocalOssAccessKeyId:LocalOssAccessKeySecret0000000000 &
+store_pid=$!
+trap 'kill $store_pid 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 50); do
+  curl -fsS http://127.0.0.1:9000/_oss-local/callback-key.pem >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+cat <<'MSG'
+
+  gateway:    http://127.0.0.1:8080   (API key header: 'X-Api-Key: local-dev-key')
+  store:      http://127.0.0.1:9000   (bucket local-bucket, objects under data/oss-local)
+  try:        curl -H 'X-Api-Key: local-dev-key' http://127.0.0.1:8080/v1/uploads
+  spec:       http://127.0.0.1:8080/openapi.yaml
+
+MSG
+target/release/upload-gateway serve --config "${UPLOAD_GATEWAY_CONFIG:-config/local.toml}"

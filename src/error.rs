@@ -102,9 +102,13 @@ pub enum ApiError {
     ObjectMissing,
 
     // --- multipart ---
-    #[error("storage no longer holds this multipart upload (aborted, completed or expired); start a new upload")]
+    #[error(
+        "storage no longer holds this multipart upload (aborted, completed or expired); start a new upload"
+    )]
     StorageUploadGone,
-    #[error("storage refused the part list ({0}): list every uploaded part once, in ascending order, with the ETag its upload returned; parts other than the last must meet the minimum part size")]
+    #[error(
+        "storage refused the part list ({0}): list every uploaded part once, in ascending order, with the ETag its upload returned; parts other than the last must meet the minimum part size"
+    )]
     PartsRejected(String),
 
     // --- throttling (429) ---

@@ -184,8 +184,16 @@ pub fn plan_object(
         })
         .map_err(|e| ApiError::InvalidObjectKey(e.to_string()))?;
 
-    let callback = (profile.callback && ask.with_callback)
-        .then(|| object_callback(state, profile, &who.user, id.as_str(), key.as_str(), &ask.vars));
+    let callback = (profile.callback && ask.with_callback).then(|| {
+        object_callback(
+            state,
+            profile,
+            &who.user,
+            id.as_str(),
+            key.as_str(),
+            &ask.vars,
+        )
+    });
     if let Some(cb) = &callback {
         check_callback_size(provider.as_ref(), cb)?;
     }

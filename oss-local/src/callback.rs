@@ -102,7 +102,13 @@ pub fn parse(callback_b64: &str, vars_b64: Option<&str>) -> Result<Spec, String>
 /// Fills in the template as OSS does. In a JSON body each variable becomes a JSON value
 /// (`${size}` a number, everything else a quoted, escaped string: templates read
 /// `{"object":${object},"size":${size}}`); in a form body values are URL-encoded.
-pub fn fill(spec: &Spec, bucket: &str, obj: &ObjectMeta, client_ip: &str, request_id: &str) -> String {
+pub fn fill(
+    spec: &Spec,
+    bucket: &str,
+    obj: &ObjectMeta,
+    client_ip: &str,
+    request_id: &str,
+) -> String {
     let json = spec.body_type.starts_with("application/json");
     let mut values: Vec<(String, String)> = vec![
         ("bucket".into(), bucket.into()),
@@ -111,7 +117,10 @@ pub fn fill(spec: &Spec, bucket: &str, obj: &ObjectMeta, client_ip: &str, reques
         ("size".into(), obj.size.to_string()),
         ("mimeType".into(), obj.content_type.clone()),
         ("crc64".into(), obj.crc64.to_string()),
-        ("contentMd5".into(), obj.content_md5.clone().unwrap_or_default()),
+        (
+            "contentMd5".into(),
+            obj.content_md5.clone().unwrap_or_default(),
+        ),
         ("clientIp".into(), client_ip.into()),
         ("reqId".into(), request_id.into()),
         ("operation".into(), "PutObject".into()),
@@ -167,9 +176,7 @@ pub async fn send(
         .header("content-type", &spec.body_type)
         .header(
             "date",
-            time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc2822)
-                .unwrap_or_default(),
+            crate::xml::http_date(time::OffsetDateTime::now_utc()),
         );
     if let Some(h) = &spec.host {
         req = req.header("host", h);
@@ -180,9 +187,17 @@ pub async fn send(
             Ok(_) => Outcome::Failed("the callback server's answer is not JSON".into()),
             Err(e) => Outcome::Failed(format!("reading the callback answer: {e}")),
         },
-        Ok(resp) => Outcome::Failed(format!("the callback server answered HTTP {}", resp.status().as_u16())),
-        Err(e) if e.is_timeout() => Outcome::Failed("the callback server did not answer within 5 s".into()),
-        Err(e) => Outcome::Failed(format!("the callback server could not be reached: {}", e.without_url())),
+        Ok(resp) => Outcome::Failed(format!(
+            "the callback server answered HTTP {}",
+            resp.status().as_u16()
+        )),
+        Err(e) if e.is_timeout() => {
+            Outcome::Failed("the callback server did not answer within 5 s".into())
+        }
+        Err(e) => Outcome::Failed(format!(
+            "the callback server could not be reached: {}",
+            e.without_url()
+        )),
     }
 }
 

@@ -122,7 +122,8 @@ impl Disk {
         let Some(meta) = self.head(bucket, key).await? else {
             return Ok(None);
         };
-        let data = tokio::fs::read(self.objects(bucket).join(format!("{}.bin", hashed(key)))).await?;
+        let data =
+            tokio::fs::read(self.objects(bucket).join(format!("{}.bin", hashed(key)))).await?;
         Ok(Some((meta, data)))
     }
 
@@ -143,7 +144,12 @@ impl Disk {
         Ok(())
     }
 
-    pub async fn initiate(&self, bucket: &str, key: &str, content_type: &str) -> io::Result<UploadMeta> {
+    pub async fn initiate(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+    ) -> io::Result<UploadMeta> {
         let meta = UploadMeta {
             key: key.to_string(),
             upload_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase(),
@@ -157,7 +163,12 @@ impl Disk {
     }
 
     /// The upload, if it exists and belongs to `key`.
-    pub async fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> io::Result<Option<UploadMeta>> {
+    pub async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> io::Result<Option<UploadMeta>> {
         if upload_id.is_empty() || !upload_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Ok(None);
         }
@@ -166,7 +177,13 @@ impl Disk {
         Ok(meta.filter(|m| m.key == key))
     }
 
-    pub async fn put_part(&self, bucket: &str, upload_id: &str, number: u32, data: &[u8]) -> io::Result<PartMeta> {
+    pub async fn put_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        number: u32,
+        data: &[u8],
+    ) -> io::Result<PartMeta> {
         let (etag, md5) = md5_etag(data);
         let meta = PartMeta {
             number,
@@ -188,10 +205,11 @@ impl Disk {
         let mut rd = tokio::fs::read_dir(&dir).await?;
         while let Some(e) = rd.next_entry().await? {
             let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with("part-") && name.ends_with(".json") {
-                if let Some(p) = read_json::<PartMeta>(&e.path()).await? {
-                    out.push(p);
-                }
+            if name.starts_with("part-")
+                && name.ends_with(".json")
+                && let Some(p) = read_json::<PartMeta>(&e.path()).await?
+            {
+                out.push(p);
             }
         }
         out.sort_by_key(|p| p.number);

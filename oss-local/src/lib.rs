@@ -9,7 +9,7 @@
 pub mod callback;
 pub mod disk;
 pub mod sign;
-mod xml;
+pub mod xml;
 
 use actix_web::http::Method;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -104,27 +104,53 @@ impl Store {
         format!("{}{KEY_PATH}", self.base_url.lock().unwrap())
     }
 
-    fn secret_for(&self, claimed: &sign::Claimed, key: &str, bucket: &str) -> Result<String, OssError> {
+    fn secret_for(
+        &self,
+        claimed: &sign::Claimed,
+        key: &str,
+        bucket: &str,
+    ) -> Result<String, OssError> {
         if let Some(s) = self.keys.get(&claimed.access_key_id) {
             return Ok(s.clone());
         }
-        let temp = self.temp.lock().unwrap().get(&claimed.access_key_id).cloned();
+        let temp = self
+            .temp
+            .lock()
+            .unwrap()
+            .get(&claimed.access_key_id)
+            .cloned();
         let Some(t) = temp else {
-            return Err(OssError::new(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
-                .with("OSSAccessKeyId", claimed.access_key_id.clone()));
+            return Err(OssError::new(
+                403,
+                "InvalidAccessKeyId",
+                "The OSS Access Key Id you provided does not exist in our records.",
+            )
+            .with("OSSAccessKeyId", claimed.access_key_id.clone()));
         };
         let token_ok = claimed
             .security_token
             .as_deref()
             .is_some_and(|tok| bool::from(tok.as_bytes().ct_eq(t.token.as_bytes())));
         if !token_ok {
-            return Err(OssError::new(403, "InvalidSecurityToken", "The security token you provided is invalid."));
+            return Err(OssError::new(
+                403,
+                "InvalidSecurityToken",
+                "The security token you provided is invalid.",
+            ));
         }
         if t.expires < OffsetDateTime::now_utc() {
-            return Err(OssError::new(403, "SecurityTokenExpired", "The security token you provided has expired."));
+            return Err(OssError::new(
+                403,
+                "SecurityTokenExpired",
+                "The security token you provided has expired.",
+            ));
         }
         if t.bucket != bucket || key.is_empty() || !key.starts_with(&t.prefix) {
-            return Err(OssError::new(403, "AccessDenied", "You have no right to access this object because of bucket acl or policy."));
+            return Err(OssError::new(
+                403,
+                "AccessDenied",
+                "You have no right to access this object because of bucket acl or policy.",
+            ));
         }
         Ok(t.secret)
     }
@@ -198,20 +224,37 @@ impl Parsed {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8()
                 .map(|c| c.into_owned())
-                .map_err(|_| OssError::new(400, "InvalidArgument", "the URL is not valid UTF-8 once decoded"))
+                .map_err(|_| {
+                    OssError::new(
+                        400,
+                        "InvalidArgument",
+                        "the URL is not valid UTF-8 once decoded",
+                    )
+                })
         };
         let path = req.uri().path();
         let rest = path.strip_prefix('/').unwrap_or(path);
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         let mut query = Vec::new();
-        for pair in req.uri().query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        for pair in req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             query.push((decode(k)?, decode(v)?));
         }
         let headers = req
             .headers()
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
             .collect();
         Ok(Parsed {
             method: req.method().as_str().to_string(),
@@ -233,11 +276,17 @@ impl Parsed {
     }
 
     fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn has(&self, name: &str) -> bool {
@@ -271,7 +320,12 @@ async fn handle(req: HttpRequest, body: web::Bytes, store: web::Data<Store>) -> 
     cors(resp, &request_id)
 }
 
-async fn route(req: &HttpRequest, body: &[u8], store: &Store, rid: &str) -> Result<HttpResponse, OssError> {
+async fn route(
+    req: &HttpRequest,
+    body: &[u8],
+    store: &Store,
+    rid: &str,
+) -> Result<HttpResponse, OssError> {
     let p = Parsed::from(req)?;
     if req.method() == Method::OPTIONS {
         return Ok(preflight(req));
@@ -282,11 +336,17 @@ async fn route(req: &HttpRequest, body: &[u8], store: &Store, rid: &str) -> Resu
             .body(store.signer.public_pem.clone()));
     }
     if p.bucket.is_empty() {
-        return Err(OssError::new(400, "InvalidArgument", "path-style requests only: /<bucket>/<key>"));
+        return Err(OssError::new(
+            400,
+            "InvalidArgument",
+            "path-style requests only: /<bucket>/<key>",
+        ));
     }
     if !store.config.buckets.contains(&p.bucket) {
-        return Err(OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
-            .with("BucketName", p.bucket.clone()));
+        return Err(
+            OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
+                .with("BucketName", p.bucket.clone()),
+        );
     }
     authenticate(&p, store)?;
     let op = operation(&p)?;
@@ -295,7 +355,11 @@ async fn route(req: &HttpRequest, body: &[u8], store: &Store, rid: &str) -> Resu
         "AppendObject" => append_object(&p, body, store).await,
         "GetObject" | "HeadObject" => get_object(&p, store).await,
         "DeleteObject" => {
-            store.disk.delete(&p.bucket, &p.key).await.map_err(io_error)?;
+            store
+                .disk
+                .delete(&p.bucket, &p.key)
+                .await
+                .map_err(io_error)?;
             Ok(HttpResponse::NoContent().finish())
         }
         "InitiateMultipartUpload" => initiate(&p, store).await,
@@ -304,11 +368,19 @@ async fn route(req: &HttpRequest, body: &[u8], store: &Store, rid: &str) -> Resu
         "CompleteMultipartUpload" => complete(&p, body, store, rid).await,
         "AbortMultipartUpload" => {
             let u = upload_of(&p, store).await?;
-            store.disk.abort(&p.bucket, &u.upload_id).await.map_err(io_error)?;
+            store
+                .disk
+                .abort(&p.bucket, &u.upload_id)
+                .await
+                .map_err(io_error)?;
             Ok(HttpResponse::NoContent().finish())
         }
         "ListMultipartUploads" => list_uploads(&p, store).await,
-        _ => Err(OssError::new(405, "MethodNotAllowed", "not supported by oss-local")),
+        _ => Err(OssError::new(
+            405,
+            "MethodNotAllowed",
+            "not supported by oss-local",
+        )),
     }?;
     store.stats.bump(op);
     tracing::info!(op, bucket = %p.bucket, status = resp.status().as_u16(), "request");
@@ -323,7 +395,10 @@ fn preflight(req: &HttpRequest) -> HttpResponse {
         .unwrap_or("*")
         .to_string();
     HttpResponse::Ok()
-        .insert_header(("access-control-allow-methods", "GET, PUT, POST, DELETE, HEAD"))
+        .insert_header((
+            "access-control-allow-methods",
+            "GET, PUT, POST, DELETE, HEAD",
+        ))
         .insert_header(("access-control-allow-headers", asked))
         .insert_header(("access-control-max-age", "600"))
         .finish()
@@ -343,7 +418,13 @@ fn operation(p: &Parsed) -> Result<&'static str, OssError> {
         ("HEAD", true) => "HeadObject",
         ("DELETE", true) if p.has("uploadId") => "AbortMultipartUpload",
         ("DELETE", true) => "DeleteObject",
-        _ => return Err(OssError::new(405, "MethodNotAllowed", "this operation is not supported by oss-local")),
+        _ => {
+            return Err(OssError::new(
+                405,
+                "MethodNotAllowed",
+                "this operation is not supported by oss-local",
+            ));
+        }
     })
 }
 
@@ -352,16 +433,33 @@ fn authenticate(p: &Parsed, store: &Store) -> Result<(), OssError> {
     let claimed = match sign::claimed(&signed) {
         Ok(c) => c,
         Err(SignError::Anonymous) => {
-            return Err(OssError::new(403, "AccessDenied", "You have no right to access this object because of bucket acl."));
+            return Err(OssError::new(
+                403,
+                "AccessDenied",
+                "You have no right to access this object because of bucket acl.",
+            ));
         }
         Err(e) => return Err(OssError::new(400, "InvalidArgument", e.to_string())),
     };
     let secret = store.secret_for(&claimed, &p.key, &p.bucket)?;
-    match sign::verify(&signed, &claimed, &secret, &store.config.region, OffsetDateTime::now_utc()) {
+    match sign::verify(
+        &signed,
+        &claimed,
+        &secret,
+        &store.config.region,
+        OffsetDateTime::now_utc(),
+    ) {
         Ok(()) => Ok(()),
         Err(SignError::Expired) => Err(OssError::new(403, "AccessDenied", "Request has expired.")),
-        Err(SignError::Skewed) => Err(OssError::new(403, "RequestTimeTooSkewed", SignError::Skewed.to_string())),
-        Err(SignError::Mismatch { string_to_sign, canonical_request }) => {
+        Err(SignError::Skewed) => Err(OssError::new(
+            403,
+            "RequestTimeTooSkewed",
+            SignError::Skewed.to_string(),
+        )),
+        Err(SignError::Mismatch {
+            string_to_sign,
+            canonical_request,
+        }) => {
             let mut e = OssError::new(
                 403,
                 "SignatureDoesNotMatch",
@@ -380,12 +478,19 @@ fn authenticate(p: &Parsed, store: &Store) -> Result<(), OssError> {
 }
 
 fn hex_spaced(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn io_error(e: std::io::Error) -> OssError {
     tracing::error!(error = %e, "disk");
-    OssError::new(500, "InternalError", "the local store could not read or write its data")
+    OssError::new(
+        500,
+        "InternalError",
+        "the local store could not read or write its data",
+    )
 }
 
 fn etag_header(etag: &str) -> (&'static str, String) {
@@ -395,7 +500,9 @@ fn etag_header(etag: &str) -> (&'static str, String) {
 /// The callback the request carries (query parameter or header), decoded.
 fn callback_of(p: &Parsed) -> Result<Option<callback::Spec>, OssError> {
     let cb = p.param("callback").or_else(|| p.header("x-oss-callback"));
-    let vars = p.param("callback-var").or_else(|| p.header("x-oss-callback-var"));
+    let vars = p
+        .param("callback-var")
+        .or_else(|| p.header("x-oss-callback-var"));
     cb.map(|c| callback::parse(c, vars).map_err(|m| OssError::new(400, "InvalidArgument", m)))
         .transpose()
 }
@@ -423,8 +530,11 @@ async fn finish_upload(
         callback::Outcome::Failed(why) => {
             store.stats.bump("CallbackFailed");
             tracing::warn!(why, "callback failed");
-            let mut r = OssError::new(203, "CallbackFailed", format!("Error status : -1. {why}")).response(rid);
-            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+            let mut r = OssError::new(203, "CallbackFailed", format!("Error status : -1. {why}"))
+                .response(rid);
+            if let Ok(v) =
+                actix_web::http::header::HeaderValue::from_str(&format!("\"{}\"", meta.etag))
+            {
                 r.headers_mut().insert(actix_web::http::header::ETAG, v);
             }
             r
@@ -434,28 +544,46 @@ async fn finish_upload(
 
 fn check_md5(p: &Parsed, data: &[u8]) -> Result<Option<String>, OssError> {
     use base64::Engine;
-    let Some(given) = p.header("content-md5") else { return Ok(None) };
+    let Some(given) = p.header("content-md5") else {
+        return Ok(None);
+    };
     let actual = base64::engine::general_purpose::STANDARD.encode(disk::md5_etag(data).1);
     if given != actual {
-        return Err(OssError::new(400, "InvalidDigest", "The Content-MD5 you specified is not valid."));
+        return Err(OssError::new(
+            400,
+            "InvalidDigest",
+            "The Content-MD5 you specified is not valid.",
+        ));
     }
     Ok(Some(actual))
 }
 
-async fn put_object(p: &Parsed, body: &[u8], store: &Store, rid: &str) -> Result<HttpResponse, OssError> {
+async fn put_object(
+    p: &Parsed,
+    body: &[u8],
+    store: &Store,
+    rid: &str,
+) -> Result<HttpResponse, OssError> {
     let spec = callback_of(p)?;
     let content_md5 = check_md5(p, body)?;
     let meta = ObjectMeta {
         key: p.key.clone(),
         size: body.len() as u64,
         etag: disk::md5_etag(body).0,
-        content_type: p.header("content-type").unwrap_or("application/octet-stream").to_string(),
+        content_type: p
+            .header("content-type")
+            .unwrap_or("application/octet-stream")
+            .to_string(),
         crc64: disk::CRC64.checksum(body),
         content_md5,
         appendable: false,
         last_modified: OffsetDateTime::now_utc(),
     };
-    store.disk.put(&p.bucket, &meta, body).await.map_err(io_error)?;
+    store
+        .disk
+        .put(&p.bucket, &meta, body)
+        .await
+        .map_err(io_error)?;
     let ok = HttpResponse::Ok()
         .insert_header(etag_header(&meta.etag))
         .insert_header(("x-oss-hash-crc64ecma", meta.crc64.to_string()))
@@ -471,15 +599,32 @@ async fn append_object(p: &Parsed, body: &[u8], store: &Store) -> Result<HttpRes
     let existing = store.disk.get(&p.bucket, &p.key).await.map_err(io_error)?;
     let (mut data, content_type) = match existing {
         Some((m, _)) if !m.appendable => {
-            return Err(OssError::new(409, "ObjectNotAppendable", "The object is not appendable."));
+            return Err(OssError::new(
+                409,
+                "ObjectNotAppendable",
+                "The object is not appendable.",
+            ));
         }
         Some((m, d)) => (d, m.content_type),
-        None => (Vec::new(), p.header("content-type").unwrap_or("application/octet-stream").to_string()),
+        None => (
+            Vec::new(),
+            p.header("content-type")
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+        ),
     };
     if position != data.len() as u64 {
-        let mut r = OssError::new(409, "PositionNotEqualToLength", "Position is not equal to file length.").response("");
+        let mut r = OssError::new(
+            409,
+            "PositionNotEqualToLength",
+            "Position is not equal to file length.",
+        )
+        .response("");
         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&data.len().to_string()) {
-            r.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-oss-next-append-position"), v);
+            r.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("x-oss-next-append-position"),
+                v,
+            );
         }
         return Ok(r);
     }
@@ -495,7 +640,11 @@ async fn append_object(p: &Parsed, body: &[u8], store: &Store) -> Result<HttpRes
         appendable: true,
         last_modified: OffsetDateTime::now_utc(),
     };
-    store.disk.put(&p.bucket, &meta, &data).await.map_err(io_error)?;
+    store
+        .disk
+        .put(&p.bucket, &meta, &data)
+        .await
+        .map_err(io_error)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag_header(&meta.etag))
         .insert_header(("x-oss-next-append-position", meta.size.to_string()))
@@ -505,26 +654,45 @@ async fn append_object(p: &Parsed, body: &[u8], store: &Store) -> Result<HttpRes
 
 async fn get_object(p: &Parsed, store: &Store) -> Result<HttpResponse, OssError> {
     let Some((meta, data)) = store.disk.get(&p.bucket, &p.key).await.map_err(io_error)? else {
-        return Err(OssError::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", p.key.clone()));
+        return Err(
+            OssError::new(404, "NoSuchKey", "The specified key does not exist.")
+                .with("Key", p.key.clone()),
+        );
     };
     Ok(HttpResponse::Ok()
         .insert_header(("content-type", meta.content_type.clone()))
         .insert_header(etag_header(&meta.etag))
         .insert_header(("x-oss-hash-crc64ecma", meta.crc64.to_string()))
-        .insert_header(("x-oss-object-type", if meta.appendable { "Appendable" } else if meta.etag.contains('-') { "Multipart" } else { "Normal" }))
         .insert_header((
-            "last-modified",
-            meta.last_modified.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
+            "x-oss-object-type",
+            if meta.appendable {
+                "Appendable"
+            } else if meta.etag.contains('-') {
+                "Multipart"
+            } else {
+                "Normal"
+            },
         ))
+        .insert_header(("last-modified", xml::http_date(meta.last_modified)))
         .body(data))
 }
 
 async fn initiate(p: &Parsed, store: &Store) -> Result<HttpResponse, OssError> {
-    let ct = p.header("content-type").unwrap_or("application/octet-stream");
-    let u = store.disk.initiate(&p.bucket, &p.key, ct).await.map_err(io_error)?;
+    let ct = p
+        .header("content-type")
+        .unwrap_or("application/octet-stream");
+    let u = store
+        .disk
+        .initiate(&p.bucket, &p.key, ct)
+        .await
+        .map_err(io_error)?;
     Ok(xml::document(
         "InitiateMultipartUploadResult",
-        &xml::elements(&[("Bucket", &p.bucket), ("Key", &u.key), ("UploadId", &u.upload_id)]),
+        &xml::elements(&[
+            ("Bucket", &p.bucket),
+            ("Key", &u.key),
+            ("UploadId", &u.upload_id),
+        ]),
     ))
 }
 
@@ -546,10 +714,20 @@ async fn upload_part(p: &Parsed, body: &[u8], store: &Store) -> Result<HttpRespo
         .param("partNumber")
         .and_then(|s| s.parse().ok())
         .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| OssError::new(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive."))?;
+        .ok_or_else(|| {
+            OssError::new(
+                400,
+                "InvalidArgument",
+                "Part number must be an integer between 1 and 10000, inclusive.",
+            )
+        })?;
     let u = upload_of(p, store).await?;
     check_md5(p, body)?;
-    let part = store.disk.put_part(&p.bucket, &u.upload_id, number, body).await.map_err(io_error)?;
+    let part = store
+        .disk
+        .put_part(&p.bucket, &u.upload_id, number, body)
+        .await
+        .map_err(io_error)?;
     Ok(HttpResponse::Ok()
         .insert_header(etag_header(&part.etag))
         .insert_header(("x-oss-hash-crc64ecma", part.crc64.to_string()))
@@ -558,8 +736,15 @@ async fn upload_part(p: &Parsed, body: &[u8], store: &Store) -> Result<HttpRespo
 
 async fn list_parts(p: &Parsed, store: &Store) -> Result<HttpResponse, OssError> {
     let u = upload_of(p, store).await?;
-    let marker: u32 = p.param("part-number-marker").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let max: usize = p.param("max-parts").and_then(|s| s.parse().ok()).unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let marker: u32 = p
+        .param("part-number-marker")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let max: usize = p
+        .param("max-parts")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MAX_LIST)
+        .clamp(1, MAX_LIST);
     let parts: Vec<_> = store
         .disk
         .parts(&p.bucket, &u.upload_id)
@@ -594,7 +779,12 @@ async fn list_parts(p: &Parsed, store: &Store) -> Result<HttpResponse, OssError>
     Ok(xml::document("ListPartsResult", &inner))
 }
 
-async fn complete(p: &Parsed, body: &[u8], store: &Store, rid: &str) -> Result<HttpResponse, OssError> {
+async fn complete(
+    p: &Parsed,
+    body: &[u8],
+    store: &Store,
+    rid: &str,
+) -> Result<HttpResponse, OssError> {
     let spec = callback_of(p)?;
     let u = upload_of(p, store).await?;
     let listed = xml::complete_parts(body).map_err(|m| OssError::new(400, "MalformedXML", m))?;
@@ -619,7 +809,10 @@ async fn complete(p: &Parsed, body: &[u8], store: &Store, rid: &str) -> Result<H
     );
     let mut resp = finish_upload(store, p, spec, &meta, rid, ok).await;
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&meta.crc64.to_string()) {
-        resp.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-oss-hash-crc64ecma"), v);
+        resp.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-oss-hash-crc64ecma"),
+            v,
+        );
     }
     Ok(resp)
 }
@@ -628,7 +821,11 @@ async fn list_uploads(p: &Parsed, store: &Store) -> Result<HttpResponse, OssErro
     let prefix = p.param("prefix").unwrap_or("");
     let key_marker = p.param("key-marker").unwrap_or("");
     let id_marker = p.param("upload-id-marker").unwrap_or("");
-    let max: usize = p.param("max-uploads").and_then(|s| s.parse().ok()).unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let max: usize = p
+        .param("max-uploads")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MAX_LIST)
+        .clamp(1, MAX_LIST);
     let all: Vec<_> = store
         .disk
         .uploads_in(&p.bucket)
@@ -644,7 +841,10 @@ async fn list_uploads(p: &Parsed, store: &Store) -> Result<HttpResponse, OssErro
         .collect();
     let truncated = all.len() > max;
     let page = &all[..all.len().min(max)];
-    let (nk, nu) = page.last().map(|u| (u.key.as_str(), u.upload_id.as_str())).unwrap_or(("", ""));
+    let (nk, nu) = page
+        .last()
+        .map(|u| (u.key.as_str(), u.upload_id.as_str()))
+        .unwrap_or(("", ""));
     let mut inner = xml::elements(&[
         ("Bucket", &p.bucket),
         ("KeyMarker", key_marker),
@@ -658,7 +858,11 @@ async fn list_uploads(p: &Parsed, store: &Store) -> Result<HttpResponse, OssErro
     ]);
     for u in page {
         inner.push_str("<Upload>");
-        inner.push_str(&xml::elements(&[("Key", &u.key), ("UploadId", &u.upload_id), ("Initiated", &xml::iso(u.initiated))]));
+        inner.push_str(&xml::elements(&[
+            ("Key", &u.key),
+            ("UploadId", &u.upload_id),
+            ("Initiated", &xml::iso(u.initiated)),
+        ]));
         inner.push_str("</Upload>");
     }
     Ok(xml::document("ListMultipartUploadsResult", &inner))

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(version, about = "A local OSS-compatible object store for development and tests")]
+#[command(
+    version,
+    about = "A local OSS-compatible object store for development and tests"
+)]
 struct Args {
     #[arg(long, env = "OSS_LOCAL_LISTEN", default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
@@ -14,10 +17,20 @@ struct Args {
     #[arg(long, env = "OSS_LOCAL_REGION", default_value = "local")]
     region: String,
     /// Buckets to serve (repeat the flag for more).
-    #[arg(long = "bucket", env = "OSS_LOCAL_BUCKETS", value_delimiter = ',', default_value = "local-bucket")]
+    #[arg(
+        long = "bucket",
+        env = "OSS_LOCAL_BUCKETS",
+        value_delimiter = ',',
+        default_value = "local-bucket"
+    )]
     buckets: Vec<String>,
     /// AccessKeyId:AccessKeySecret (repeat the flag for more).
-    #[arg(long = "access-key", env = "OSS_LOCAL_ACCESS_KEYS", value_delimiter = ',', required = true)]
+    #[arg(
+        long = "access-key",
+        env = "OSS_LOCAL_ACCESS_KEYS",
+        value_delimiter = ',',
+        required = true
+    )]
     access_keys: Vec<String>,
     /// PKCS#1 PEM file of the callback signing key; a bundled development key otherwise.
     #[arg(long, env = "OSS_LOCAL_CALLBACK_KEY_FILE")]
@@ -27,7 +40,9 @@ struct Args {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let args = Args::parse();
     let mut access_keys = Vec::new();

@@ -154,9 +154,9 @@ pub fn claimed(req: &SignedRequest<'_>) -> Result<Claimed, SignError> {
     };
     if let Some(auth) = req.header("authorization") {
         if let Some(rest) = auth.strip_prefix("OSS ") {
-            let (ak, _) = rest
-                .split_once(':')
-                .ok_or_else(|| SignError::Malformed("Authorization: OSS <ak>:<signature>".into()))?;
+            let (ak, _) = rest.split_once(':').ok_or_else(|| {
+                SignError::Malformed("Authorization: OSS <ak>:<signature>".into())
+            })?;
             return Ok(Claimed {
                 access_key_id: ak.to_string(),
                 security_token: req.header("x-oss-security-token").map(String::from),
@@ -239,9 +239,9 @@ pub fn verify(
             if (when - now).whole_seconds().abs() > MAX_SKEW_SECS {
                 return Err(SignError::Skewed);
             }
-            let payload = req.header("x-oss-content-sha256").ok_or_else(|| {
-                SignError::Malformed("x-oss-content-sha256 is required".into())
-            })?;
+            let payload = req
+                .header("x-oss-content-sha256")
+                .ok_or_else(|| SignError::Malformed("x-oss-content-sha256 is required".into()))?;
             let additional = split_additional(f.additional.as_deref().unwrap_or(""));
             check_v4(
                 req,
@@ -344,7 +344,9 @@ fn v1_resource(req: &SignedRequest<'_>, presigned: bool) -> String {
         .iter()
         .filter(|(k, _)| V1_SUBRESOURCES.contains(&k.as_str()))
         // A presigned URL's own parameters are not part of what it signs.
-        .filter(|(k, _)| !presigned || !matches!(k.as_str(), "OSSAccessKeyId" | "Expires" | "Signature"))
+        .filter(|(k, _)| {
+            !presigned || !matches!(k.as_str(), "OSSAccessKeyId" | "Expires" | "Signature")
+        })
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     sub.sort();
@@ -408,9 +410,7 @@ fn split_additional(s: &str) -> Vec<String> {
 }
 
 fn parse_v4_date(s: &str) -> Result<OffsetDateTime, SignError> {
-    let fmt = time::macros::format_description!(
-        "[year][month][day]T[hour][minute][second]Z"
-    );
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::PrimitiveDateTime::parse(s, fmt)
         .map(|d| d.assume_utc())
         .map_err(|_| SignError::Malformed("x-oss-date must be YYYYMMDDTHHMMSSZ".into()))
@@ -490,7 +490,13 @@ pub fn v4_canonical_request(
     q.sort();
     let query = q
         .iter()
-        .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("&");
     let mut headers: Vec<(&str, &str)> = req
@@ -552,7 +558,8 @@ mod tests {
     /// time with its secret, and fails with another secret.
     #[test]
     fn sdk_presign_vectors_verify() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/vectors");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/vectors");
         let mut checked = 0;
         for file in ["oss_v1_presign.json", "oss_v4_presign.json"] {
             let doc: serde_json::Value =
@@ -580,11 +587,20 @@ mod tests {
                 };
                 let c = claimed(&r).unwrap();
                 let region = i["region"].as_str().unwrap_or("cn-hangzhou");
-                let now = OffsetDateTime::from_unix_timestamp(i["now_unix"].as_i64().unwrap()).unwrap();
+                let now =
+                    OffsetDateTime::from_unix_timestamp(i["now_unix"].as_i64().unwrap()).unwrap();
                 let secret = i["access_key_secret"].as_str().unwrap();
-                assert_eq!(verify(&r, &c, secret, region, now), Ok(()), "{file} {}", v["name"]);
+                assert_eq!(
+                    verify(&r, &c, secret, region, now),
+                    Ok(()),
+                    "{file} {}",
+                    v["name"]
+                );
                 assert!(
-                    matches!(verify(&r, &c, "another-secret", region, now), Err(SignError::Mismatch { .. })),
+                    matches!(
+                        verify(&r, &c, "another-secret", region, now),
+                        Err(SignError::Mismatch { .. })
+                    ),
                     "{file} {}",
                     v["name"]
                 );
@@ -603,7 +619,10 @@ mod tests {
             s("OSSAccessKeyId", "ak"),
         ];
         let r = req("PUT", "a/b", &q, &[]);
-        assert_eq!(v1_resource(&r, true), "/examplebucket/a/b?partNumber=3&uploadId=U1");
+        assert_eq!(
+            v1_resource(&r, true),
+            "/examplebucket/a/b?partNumber=3&uploadId=U1"
+        );
         let q = vec![s("uploads", ""), s("prefix", "x/")];
         let r = SignedRequest {
             key: "",
@@ -618,7 +637,10 @@ mod tests {
             s("x-oss-signature-version", V4_ALGORITHM),
             s("x-oss-date", "20240101T000000Z"),
             s("x-oss-expires", "60"),
-            s("x-oss-credential", "ak/20240101/cn-hangzhou/oss/aliyun_v4_request"),
+            s(
+                "x-oss-credential",
+                "ak/20240101/cn-hangzhou/oss/aliyun_v4_request",
+            ),
             s("x-oss-signature", "00"),
         ];
         let r = req("PUT", "k", &q, &[]);
@@ -633,6 +655,9 @@ mod tests {
             Err(SignError::Malformed(_))
         ));
         let late = parse_v4_date("20240101T000101Z").unwrap();
-        assert_eq!(verify(&r, &c, "sk", "cn-hangzhou", late), Err(SignError::Expired));
+        assert_eq!(
+            verify(&r, &c, "sk", "cn-hangzhou", late),
+            Err(SignError::Expired)
+        );
     }
 }

@@ -60,6 +60,16 @@ pub fn iso(t: OffsetDateTime) -> String {
     )
 }
 
+/// `Mon, 23 Nov 2026 11:12:18 GMT`, the HTTP date format SDKs parse.
+pub fn http_date(t: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
 /// `<Name>escaped</Name>` for each pair.
 pub fn elements(pairs: &[(&str, &str)]) -> String {
     pairs

@@ -37,10 +37,12 @@ pub struct StartAsk<'a> {
 }
 
 fn api<'p>(provider: &'p dyn Provider, profile: &str) -> Result<&'p dyn MultipartApi, ApiError> {
-    provider.multipart().ok_or_else(|| ApiError::KindNotAllowed {
-        profile: profile.to_string(),
-        kind: "multipart",
-    })
+    provider
+        .multipart()
+        .ok_or_else(|| ApiError::KindNotAllowed {
+            profile: profile.to_string(),
+            kind: "multipart",
+        })
 }
 
 /// Runs one storage call, timed and counted by provider and operation.
@@ -139,7 +141,8 @@ async fn start_inner(
     let mp = api(plan.provider.as_ref(), &profile.name)?;
     let parts = match ask.size {
         Some(size) => Some(
-            plan::plan(size, ask.part_size, &limits(state, mp)).map_err(ApiError::InvalidArgument)?,
+            plan::plan(size, ask.part_size, &limits(state, mp))
+                .map_err(ApiError::InvalidArgument)?,
         ),
         None if ask.part_size.is_some() => {
             return Err(ApiError::InvalidArgument(
@@ -402,11 +405,21 @@ async fn complete_inner(
                     "no part has been uploaded yet".into(),
                 ));
             }
-            listed.into_iter().map(|p| (p.part_number, p.etag)).collect()
+            listed
+                .into_iter()
+                .map(|p| (p.part_number, p.etag))
+                .collect()
         }
     };
     let callback = profile.callback.then(|| {
-        rights::object_callback(state, &profile, &rec.user, rec.id.as_str(), &rec.key, &rec.vars)
+        rights::object_callback(
+            state,
+            &profile,
+            &rec.user,
+            rec.id.as_str(),
+            &rec.key,
+            &rec.vars,
+        )
     });
     let done = upstream(
         state,
@@ -476,10 +489,9 @@ async fn abort_inner(state: &AppState, rec: &UploadRecord) -> Result<UploadRecor
     {
         TransitionOutcome::Applied(r, _) => Ok(r),
         TransitionOutcome::Unchanged(r, _) if r.status == UploadStatus::Aborted => Ok(r),
-        TransitionOutcome::Unchanged(r, _) => Err(ApiError::Conflict(format!(
-            "the upload is {}",
-            r.status
-        ))),
+        TransitionOutcome::Unchanged(r, _) => {
+            Err(ApiError::Conflict(format!("the upload is {}", r.status)))
+        }
         TransitionOutcome::NotFound => Err(ApiError::NotFound("upload not found".into())),
     }
 }

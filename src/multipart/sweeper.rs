@@ -143,7 +143,7 @@ async fn abort_orphans(state: &AppState, sweep: &mut Sweep) {
             for u in &page.uploads {
                 // An upload without a readable start time is left alone: better an orphan
                 // than an abort of something in use.
-                if !u.initiated.is_some_and(|t| t < cutoff) {
+                if u.initiated.is_none_or(|t| t >= cutoff) {
                     continue;
                 }
                 match abort_upstream(state, provider.as_ref(), mp, &u.key, &u.storage_upload_id)

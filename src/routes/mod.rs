@@ -122,9 +122,18 @@ pub fn router(state: &AppState) -> Router {
         r.post(&format!("{p}/multipart"), uppy::create);
         // `batch` before `{partNumber}`: the first matching path wins.
         // Literal segments before `{partNumber}`: the first matching path wins.
-        r.get(&format!("{p}/multipart/{{uploadId}}/batch"), uppy::sign_batch);
-        r.post(&format!("{p}/multipart/{{uploadId}}/complete"), uppy::complete);
-        r.get(&format!("{p}/multipart/{{uploadId}}/{{partNumber}}"), uppy::sign_part);
+        r.get(
+            &format!("{p}/multipart/{{uploadId}}/batch"),
+            uppy::sign_batch,
+        );
+        r.post(
+            &format!("{p}/multipart/{{uploadId}}/complete"),
+            uppy::complete,
+        );
+        r.get(
+            &format!("{p}/multipart/{{uploadId}}/{{partNumber}}"),
+            uppy::sign_part,
+        );
         r.get(&format!("{p}/multipart/{{uploadId}}"), uppy::list_parts);
         r.delete(&format!("{p}/multipart/{{uploadId}}"), uppy::abort);
     }

@@ -176,9 +176,9 @@ pub async fn sign_part(
     q: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, number) = path.into_inner();
-    let number: u32 = number.parse().map_err(|_| {
-        ApiError::InvalidPath("partNumber must be a number from 1 to 10000".into())
-    })?;
+    let number: u32 = number
+        .parse()
+        .map_err(|_| ApiError::InvalidPath("partNumber must be a number from 1 to 10000".into()))?;
     let rec = load(&state, &who, &id, &q).await?;
     // Uppy chooses its own part sizes, so the URLs are not pinned to the gateway's plan.
     let mut signed = multipart::sign_parts(&state, &rec, &[number], false).await?;

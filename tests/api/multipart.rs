@@ -157,7 +157,13 @@ async fn initiate_sign_upload_resume_and_complete_through_the_callback() {
     assert!(r.text().await.unwrap().contains("SignatureDoesNotMatch"));
 
     // Resume: the in-progress list and ListParts tell what is there.
-    let (_, mine) = json_of(app.as_user("alice", Method::GET, "/v1/multipart").send().await.unwrap()).await;
+    let (_, mine) = json_of(
+        app.as_user("alice", Method::GET, "/v1/multipart")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert_eq!(mine["items"][0]["id"], id);
     let (status, listed) = json_of(
@@ -196,11 +202,15 @@ async fn initiate_sign_upload_resume_and_complete_through_the_callback() {
         .map(|p| json!({"part_number": p["part_number"], "etag": p["etag"]}))
         .collect();
     let (status, done) = json_of(
-        app.as_user("alice", Method::POST, &format!("/v1/multipart/{id}/complete"))
-            .json(&json!({ "parts": list }))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "alice",
+            Method::POST,
+            &format!("/v1/multipart/{id}/complete"),
+        )
+        .json(&json!({ "parts": list }))
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{done}");
@@ -222,17 +232,24 @@ async fn initiate_sign_upload_resume_and_complete_through_the_callback() {
 
     // Completing again answers the same record; nothing more happens upstream.
     let (status, again) = json_of(
-        app.as_user("alice", Method::POST, &format!("/v1/multipart/{id}/complete"))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "alice",
+            Method::POST,
+            &format!("/v1/multipart/{id}/complete"),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
     assert_eq!(again["etag"], done["etag"]);
     assert_eq!(store.store.stats.get("CompleteMultipartUpload"), 1);
     let text = app.metrics_text().await;
-    assert!(text.contains(r#"upload_gateway_multipart_total{operation="complete",outcome="ok"} 2"#), "{text}");
+    assert!(
+        text.contains(r#"upload_gateway_multipart_total{operation="complete",outcome="ok"} 2"#),
+        "{text}"
+    );
     assert!(text.contains(r#"upload_gateway_upstream_request_duration_seconds_count{operation="CompleteMultipartUpload",provider="oss"} 1"#));
 }
 
@@ -259,13 +276,19 @@ async fn bad_input_foreign_users_abort_and_complete_after_abort() {
     // Part numbers outside the plan, none, repeated.
     for numbers in [vec![0], vec![3], vec![], vec![1, 1], vec![10_001]] {
         let (status, e) = sign(&app, "alice", id, &numbers).await;
-        assert_eq!((status, e["code"].as_str()), (400, Some("invalid-argument")), "{numbers:?}: {e}");
+        assert_eq!(
+            (status, e["code"].as_str()),
+            (400, Some("invalid-argument")),
+            "{numbers:?}: {e}"
+        );
     }
     // A preferred part size under storage's minimum, a file over the profile's limit.
     let r = app
         .as_user("alice", Method::POST, "/v1/multipart")
-        .json(&json!({"profile": "documents", "filename": "a.pdf", "content_type": "application/pdf",
-            "size": 1_000_000, "part_size": 1024}))
+        .json(
+            &json!({"profile": "documents", "filename": "a.pdf", "content_type": "application/pdf",
+            "size": 1_000_000, "part_size": 1024}),
+        )
         .send()
         .await
         .unwrap();
@@ -274,8 +297,10 @@ async fn bad_input_foreign_users_abort_and_complete_after_abort() {
     assert!(msg.contains("part_size"), "{msg}");
     let r = app
         .as_user("alice", Method::POST, "/v1/multipart")
-        .json(&json!({"profile": "documents", "filename": "a.pdf", "content_type": "application/pdf",
-            "size": 200u64 << 20}))
+        .json(
+            &json!({"profile": "documents", "filename": "a.pdf", "content_type": "application/pdf",
+            "size": 200u64 << 20}),
+        )
         .send()
         .await
         .unwrap();
@@ -298,7 +323,11 @@ async fn bad_input_foreign_users_abort_and_complete_after_abort() {
     let (_, signed) = sign(&app, "alice", id, &[1, 2]).await;
     let mut etags = vec![];
     for (i, p) in signed["parts"].as_array().unwrap().iter().enumerate() {
-        let len = if i == 0 { 200 * 1024 } else { size - 200 * 1024 };
+        let len = if i == 0 {
+            200 * 1024
+        } else {
+            size - 200 * 1024
+        };
         let r = put_part(&app, p, bytes(len, i as u8)).await;
         assert_eq!(r.status(), 200);
         etags.push(r.headers()["etag"].to_str().unwrap().to_string());
@@ -322,24 +351,40 @@ async fn bad_input_foreign_users_abort_and_complete_after_abort() {
     let (status, code, msg) = error_code(r).await;
     assert_eq!((status, code.as_str()), (400, "parts-rejected"), "{msg}");
     assert!(msg.contains("InvalidPart"));
-    assert_eq!(store.store.stats.get("CompleteMultipartUpload"), completes_before);
+    assert_eq!(
+        store.store.stats.get("CompleteMultipartUpload"),
+        completes_before
+    );
     let (_, rec) = json_of(app.get_upload("alice", id).await).await;
-    assert_eq!(rec["status"], "uploading", "a failed complete never claims success");
+    assert_eq!(
+        rec["status"], "uploading",
+        "a failed complete never claims success"
+    );
 
     // Abort, twice (idempotent); then complete and signing are refused.
     let (status, rec) = json_of(
-        app.as_user("alice", Method::DELETE, &format!("/v1/multipart/{id}")).send().await.unwrap(),
+        app.as_user("alice", Method::DELETE, &format!("/v1/multipart/{id}"))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!((status, rec["status"].as_str()), (200, Some("aborted")));
     let (status, _) = json_of(
-        app.as_user("alice", Method::DELETE, &format!("/v1/multipart/{id}")).send().await.unwrap(),
+        app.as_user("alice", Method::DELETE, &format!("/v1/multipart/{id}"))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
     assert_eq!(store.store.stats.get("AbortMultipartUpload"), 1);
     let r = app
-        .as_user("alice", Method::POST, &format!("/v1/multipart/{id}/complete"))
+        .as_user(
+            "alice",
+            Method::POST,
+            &format!("/v1/multipart/{id}/complete"),
+        )
         .send()
         .await
         .unwrap();
@@ -356,7 +401,11 @@ async fn upstream_errors_map_to_stable_codes() {
     // Storage forgets the upload behind the gateway's back (e.g. a lifecycle rule).
     let key = started["key"].as_str().unwrap();
     let storage_id = started["storage_upload_id"].as_str().unwrap();
-    store.store.forget_upload(STORE_BUCKET, storage_id).await.unwrap();
+    store
+        .store
+        .forget_upload(STORE_BUCKET, storage_id)
+        .await
+        .unwrap();
     let _ = key;
     let r = app
         .as_user("alice", Method::GET, &format!("/v1/multipart/{id}/parts"))
@@ -395,18 +444,29 @@ async fn uppy_routes_complete_an_upload_with_the_shapes_uppy_uses() {
         .request(Method::OPTIONS, "/s3/multipart")
         .header("origin", "http://127.0.0.1:1")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type, uppy-auth-token")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, uppy-auth-token",
+        )
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
-    let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
-    assert!(allowed.contains("uppy-auth-token") && allowed.contains("authorization"), "{allowed}");
+    let allowed = r.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("uppy-auth-token") && allowed.contains("authorization"),
+        "{allowed}"
+    );
 
     let (status, created) = json_of(
         app.as_user("uppy-user", Method::POST, "/s3/multipart")
-            .json(&json!({"filename": "big.bin", "type": "application/octet-stream",
-                "metadata": {"name": "big.bin", "type": "application/octet-stream"}}))
+            .json(
+                &json!({"filename": "big.bin", "type": "application/octet-stream",
+                "metadata": {"name": "big.bin", "type": "application/octet-stream"}}),
+            )
             .send()
             .await
             .unwrap(),
@@ -420,7 +480,11 @@ async fn uppy_routes_complete_an_upload_with_the_shapes_uppy_uses() {
 
     // A key that is not the upload's is refused as an unknown upload (Companion trusts it).
     let r = app
-        .as_user("uppy-user", Method::GET, &format!("/s3/multipart/{upload_id}/1?key=docs%2Fother%2Fx"))
+        .as_user(
+            "uppy-user",
+            Method::GET,
+            &format!("/s3/multipart/{upload_id}/1?key=docs%2Fother%2Fx"),
+        )
         .send()
         .await
         .unwrap();
@@ -428,34 +492,58 @@ async fn uppy_routes_complete_an_upload_with_the_shapes_uppy_uses() {
 
     // Part 1 via the single-part route, part 2 via batch.
     let (status, one) = json_of(
-        app.as_user("uppy-user", Method::GET, &format!("/s3/multipart/{upload_id}/1?key={enc_key}"))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "uppy-user",
+            Method::GET,
+            &format!("/s3/multipart/{upload_id}/1?key={enc_key}"),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{one}");
     assert!(one["expires"].as_i64().unwrap() > 0);
-    let r = app.client.put(one["url"].as_str().unwrap()).body(data[..5 * MIB].to_vec()).send().await.unwrap();
+    let r = app
+        .client
+        .put(one["url"].as_str().unwrap())
+        .body(data[..5 * MIB].to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let etag1 = r.headers()["etag"].to_str().unwrap().to_string();
     let (_, batch) = json_of(
-        app.as_user("uppy-user", Method::GET, &format!("/s3/multipart/{upload_id}/batch?key={enc_key}&partNumbers=2"))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "uppy-user",
+            Method::GET,
+            &format!("/s3/multipart/{upload_id}/batch?key={enc_key}&partNumbers=2"),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     let url2 = batch["presignedUrls"]["2"].as_str().unwrap();
-    let r = app.client.put(url2).body(data[5 * MIB..].to_vec()).send().await.unwrap();
+    let r = app
+        .client
+        .put(url2)
+        .body(data[5 * MIB..].to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let etag2 = r.headers()["etag"].to_str().unwrap().to_string();
 
     let (_, parts) = json_of(
-        app.as_user("uppy-user", Method::GET, &format!("/s3/multipart/{upload_id}?key={enc_key}"))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "uppy-user",
+            Method::GET,
+            &format!("/s3/multipart/{upload_id}?key={enc_key}"),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(parts.as_array().unwrap().len(), 2, "{parts}");
@@ -463,15 +551,27 @@ async fn uppy_routes_complete_an_upload_with_the_shapes_uppy_uses() {
     assert_eq!(parts[1]["Size"], 1000);
 
     let (status, done) = json_of(
-        app.as_user("uppy-user", Method::POST, &format!("/s3/multipart/{upload_id}/complete?key={enc_key}"))
-            .json(&json!({"parts": [{"PartNumber": 1, "ETag": etag1}, {"PartNumber": 2, "ETag": etag2}]}))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "uppy-user",
+            Method::POST,
+            &format!("/s3/multipart/{upload_id}/complete?key={enc_key}"),
+        )
+        .json(
+            &json!({"parts": [{"PartNumber": 1, "ETag": etag1}, {"PartNumber": 2, "ETag": etag2}]}),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{done}");
-    assert!(done["location"].as_str().unwrap().ends_with(&key.replace(' ', "%20")), "{done}");
+    assert!(
+        done["location"]
+            .as_str()
+            .unwrap()
+            .ends_with(&key.replace(' ', "%20")),
+        "{done}"
+    );
     let (_, rec) = json_of(app.get_upload("uppy-user", &upload_id).await).await;
     assert_eq!(rec["status"], "completed");
     assert_eq!(rec["size"], data.len());
@@ -486,28 +586,45 @@ async fn uppy_routes_complete_an_upload_with_the_shapes_uppy_uses() {
             .unwrap(),
     )
     .await;
-    let k: String = url::form_urlencoded::byte_serialize(other["key"].as_str().unwrap().as_bytes()).collect();
+    let k: String =
+        url::form_urlencoded::byte_serialize(other["key"].as_str().unwrap().as_bytes()).collect();
     let (status, body) = json_of(
-        app.as_user("uppy-user", Method::DELETE, &format!("/s3/multipart/{}?key={k}", other["uploadId"].as_str().unwrap()))
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "uppy-user",
+            Method::DELETE,
+            &format!(
+                "/s3/multipart/{}?key={k}",
+                other["uploadId"].as_str().unwrap()
+            ),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!((status, body), (200, json!({})));
 
     // `/s3/params`: a PostObject form, url ending in '/', fields.key set.
     let (status, form) = json_of(
-        app.as_user("uppy-user", Method::GET, "/s3/params?filename=a.txt&type=text%2Fplain&metadata%5Bname%5D=a.txt")
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            "uppy-user",
+            Method::GET,
+            "/s3/params?filename=a.txt&type=text%2Fplain&metadata%5Bname%5D=a.txt",
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{form}");
     assert_eq!(form["method"], "POST");
     assert!(form["url"].as_str().unwrap().ends_with('/'));
-    assert!(form["fields"]["key"].as_str().unwrap().starts_with("docs/uppy-user/"));
+    assert!(
+        form["fields"]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("docs/uppy-user/")
+    );
     assert!(form["fields"]["policy"].is_string());
 }
 
@@ -540,7 +657,13 @@ async fn sweeper_aborts_abandoned_uploads_once_across_replicas() {
     let started = start_upload(&a, "alice", 10, None).await;
     let id = started["upload_id"].as_str().unwrap();
     // An orphan: initiated upstream, never recorded.
-    let orphan = a.app_state.providers.get("main").unwrap().multipart().unwrap()
+    let orphan = a
+        .app_state
+        .providers
+        .get("main")
+        .unwrap()
+        .multipart()
+        .unwrap()
         .initiate("docs/ghost/orphan.bin", "application/octet-stream")
         .await
         .unwrap();
@@ -554,12 +677,23 @@ async fn sweeper_aborts_abandoned_uploads_once_across_replicas() {
     assert!(ra.ran ^ rb.ran, "exactly one replica sweeps: {ra:?} {rb:?}");
     let a_swept = ra.ran;
     let swept = if ra.ran { ra } else { rb };
-    assert_eq!((swept.expired, swept.orphans, swept.errors), (1, 1, 0), "{swept:?}");
+    assert_eq!(
+        (swept.expired, swept.orphans, swept.errors),
+        (1, 1, 0),
+        "{swept:?}"
+    );
     assert_eq!(store.store.stats.get("AbortMultipartUpload"), 2);
     let (_, rec) = json_of(a.get_upload("alice", id).await).await;
     assert_eq!(rec["status"], "expired");
     let _ = orphan;
-    let text = if a_swept { a.metrics_text().await } else { b.metrics_text().await };
-    assert!(text.contains(r#"upload_gateway_sweeper_aborted_total{reason="expired"} 1"#), "{text}");
+    let text = if a_swept {
+        a.metrics_text().await
+    } else {
+        b.metrics_text().await
+    };
+    assert!(
+        text.contains(r#"upload_gateway_sweeper_aborted_total{reason="expired"} 1"#),
+        "{text}"
+    );
     assert!(text.contains(r#"upload_gateway_sweeper_aborted_total{reason="orphan"} 1"#));
 }

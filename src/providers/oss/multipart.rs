@@ -10,8 +10,7 @@ use super::presign::PresignInput;
 use super::{sign_v1, sign_v4};
 use crate::config::SignatureVersion;
 use crate::providers::{
-    CallbackRequest, Completion, InProgress, InProgressPage, MultipartApi, PartInfo,
-    UpstreamError,
+    CallbackRequest, Completion, InProgress, InProgressPage, MultipartApi, PartInfo, UpstreamError,
 };
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -105,7 +104,10 @@ impl OssProvider {
             if e.is_timeout() {
                 UpstreamError::Timeout { service: SERVICE }
             } else {
-                failed("connect", format!("{op}: reading the answer: {}", e.without_url()))
+                failed(
+                    "connect",
+                    format!("{op}: reading the answer: {}", e.without_url()),
+                )
             }
         })?;
         if (200..300).contains(&status) {
@@ -274,7 +276,10 @@ impl MultipartApi for OssProvider {
                     (false, _) => return Ok(out),
                 }
             }
-            Err(failed("protocol", "ListParts: more pages than 10,000 parts fill".into()))
+            Err(failed(
+                "protocol",
+                "ListParts: more pages than 10,000 parts fill".into(),
+            ))
         })
     }
 
