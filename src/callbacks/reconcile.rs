@@ -71,7 +71,10 @@ async fn check_inner(
     }
     let profile = state.profile(&rec.profile)?;
     let provider = crate::rights::provider_for(state, profile)?;
-    let Some(meta) = provider.head_object(&rec.key).await? else {
+    let head = provider.head_object(&rec.key);
+    let Some(meta) =
+        crate::multipart::upstream(state, provider.as_ref(), "HeadObject", head).await?
+    else {
         return Ok((Outcome::Missing, rec.clone()));
     };
     let entry = Accepted {

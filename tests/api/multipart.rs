@@ -697,3 +697,48 @@ async fn sweeper_aborts_abandoned_uploads_once_across_replicas() {
     );
     assert!(text.contains(r#"upload_gateway_sweeper_aborted_total{reason="orphan"} 1"#));
 }
+
+/// The store's callback is refused (the gateway does not trust the store's key URL here), so
+/// the store answers CompleteMultipartUpload with 203 CallbackFailed; the gateway then checks
+/// storage itself, and the client still gets the completed record.
+#[tokio::test]
+async fn a_failed_callback_still_completes_through_storage() {
+    let store = LocalStore::start().await;
+    let app = gateway_with(&store, "v4", |raw| {
+        raw.callbacks.key_url_prefixes = vec!["https://gosspublic.alicdn.com/".into()];
+    })
+    .await;
+    let started = start_upload(&app, "alice", 1000, None).await;
+    let id = started["upload_id"].as_str().unwrap();
+    let (_, signed) = sign(&app, "alice", id, &[1]).await;
+    assert_eq!(
+        put_part(&app, &signed["parts"][0], bytes(1000, 1))
+            .await
+            .status(),
+        200
+    );
+    let (status, done) = json_of(
+        app.as_user(
+            "alice",
+            Method::POST,
+            &format!("/v1/multipart/{id}/complete"),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(store.store.stats.get("CallbackFailed"), 1);
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["size"], 1000);
+    assert!(done.get("callback").is_none());
+    let text = app.metrics_text().await;
+    assert!(
+        text.contains(
+            r#"upload_gateway_reconciliations_total{outcome="completed",trigger="complete"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"upload_gateway_upstream_request_duration_seconds_count{operation="HeadObject",provider="oss"} 1"#));
+}
