@@ -68,6 +68,26 @@ pub struct Spec {
 /// Reads `callback` (and `callback-var`), both base64 JSON. `Err` is the message OSS would
 /// put in an InvalidArgument answer.
 pub fn parse(callback_b64: &str, vars_b64: Option<&str>) -> Result<Spec, String> {
+    let mut spec = parse_with_vars(callback_b64, Vec::new())?;
+    if let Some(v) = vars_b64.filter(|v| !v.is_empty()) {
+        let raw = STANDARD
+            .decode(v.trim())
+            .map_err(|_| "callback-var is not base64".to_string())?;
+        let v: Value =
+            serde_json::from_slice(&raw).map_err(|_| "callback-var is not JSON".to_string())?;
+        for (k, val) in v.as_object().ok_or("callback-var must be an object")? {
+            if !k.starts_with("x:") {
+                return Err(format!("callback-var: '{k}' must start with x:"));
+            }
+            let val = val.as_str().ok_or("callback-var values must be strings")?;
+            spec.vars.push((k.clone(), val.to_string()));
+        }
+    }
+    Ok(spec)
+}
+
+/// As [`parse`], with the `x:` variables given directly (PostObject sends them as fields).
+pub fn parse_with_vars(callback_b64: &str, vars: Vec<(String, String)>) -> Result<Spec, String> {
     let decode = |s: &str, what: &str| -> Result<Value, String> {
         let raw = STANDARD
             .decode(s.trim())
@@ -78,17 +98,6 @@ pub fn parse(callback_b64: &str, vars_b64: Option<&str>) -> Result<Spec, String>
     let text = |k: &str| cb.get(k).and_then(Value::as_str).map(String::from);
     let url = text("callbackUrl").ok_or("callback: callbackUrl is required")?;
     let body = text("callbackBody").ok_or("callback: callbackBody is required")?;
-    let mut vars = Vec::new();
-    if let Some(v) = vars_b64.filter(|v| !v.is_empty()) {
-        let v = decode(v, "callback-var")?;
-        for (k, val) in v.as_object().ok_or("callback-var must be an object")? {
-            if !k.starts_with("x:") {
-                return Err(format!("callback-var: '{k}' must start with x:"));
-            }
-            let val = val.as_str().ok_or("callback-var values must be strings")?;
-            vars.push((k.clone(), val.to_string()));
-        }
-    }
     Ok(Spec {
         url,
         host: text("callbackHost"),

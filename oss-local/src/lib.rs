@@ -8,7 +8,9 @@
 
 pub mod callback;
 pub mod disk;
+pub mod post;
 pub mod sign;
+pub mod sts;
 pub mod xml;
 
 use actix_web::http::Method;
@@ -25,6 +27,8 @@ use xml::OssError;
 
 /// Where the public key of the callback signer is served.
 pub const KEY_PATH: &str = "/_oss-local/callback-key.pem";
+/// Where the STS AssumeRole stand-in answers (the gateway's `sts.endpoint` in local runs).
+pub const STS_PATH: &str = "/_oss-local/sts/";
 const MAX_BODY: usize = 1 << 30;
 const MAX_LIST: usize = 1000;
 
@@ -42,13 +46,24 @@ pub struct Config {
 
 /// Temporary credentials (from the STS stand-in): usable only with their token, before
 /// their expiry, and only for keys under `prefix` of `bucket`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TempCredential {
     pub secret: String,
     pub token: String,
     pub expires: OffsetDateTime,
     pub bucket: String,
     pub prefix: String,
+}
+
+impl std::fmt::Debug for TempCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret or the token.
+        f.debug_struct("TempCredential")
+            .field("expires", &self.expires)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Counts of successful operations, by OSS operation name (what tests look at).
@@ -210,6 +225,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
 }
 
 /// The request as the signature sees it, plus what the handlers need.
+#[derive(Clone)]
 struct Parsed {
     method: String,
     bucket: String,
@@ -335,6 +351,9 @@ async fn route(
             .insert_header(("content-type", "application/x-pem-file"))
             .body(store.signer.public_pem.clone()));
     }
+    if req.path() == STS_PATH {
+        return Ok(assume_role(&p, body, store));
+    }
     if p.bucket.is_empty() {
         return Err(OssError::new(
             400,
@@ -347,6 +366,14 @@ async fn route(
             OssError::new(404, "NoSuchBucket", "The specified bucket does not exist.")
                 .with("BucketName", p.bucket.clone()),
         );
+    }
+    let is_form = p
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if p.method == "POST" && p.key.is_empty() && is_form {
+        let resp = post_object(&p, body, store, rid).await?;
+        store.stats.bump("PostObject");
+        return Ok(resp);
     }
     authenticate(&p, store)?;
     let op = operation(&p)?;
@@ -866,4 +893,159 @@ async fn list_uploads(p: &Parsed, store: &Store) -> Result<HttpResponse, OssErro
         inner.push_str("</Upload>");
     }
     Ok(xml::document("ListMultipartUploadsResult", &inner))
+}
+
+/// STS AssumeRole: parameters in the query or a form body, answered in STS's JSON.
+fn assume_role(p: &Parsed, body: &[u8], store: &Store) -> HttpResponse {
+    let mut params = p.query.clone();
+    params.extend(url::form_urlencoded::parse(body).into_owned());
+    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let secret_of = |ak: &str| store.keys.get(ak).cloned();
+    match sts::assume_role(&p.method, &params, secret_of, OffsetDateTime::now_utc()) {
+        Ok(issued) => {
+            let c = &issued.credential;
+            let body = serde_json::json!({
+                "RequestId": request_id,
+                "AssumedRoleUser": {
+                    "Arn": "acs:ram::0:role/oss-local",
+                    "AssumedRoleId": format!("0:{}", issued.access_key_id),
+                },
+                "Credentials": {
+                    "AccessKeyId": issued.access_key_id,
+                    "AccessKeySecret": c.secret,
+                    "SecurityToken": c.token,
+                    "Expiration": c.expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                },
+            });
+            store.stats.bump("AssumeRole");
+            store.add_temp_credential(issued.access_key_id.clone(), issued.credential);
+            HttpResponse::Ok().json(body)
+        }
+        Err(e) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(e.status)
+                .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+        )
+        .json(serde_json::json!({
+            "RequestId": request_id,
+            "HostId": "oss-local",
+            "Code": e.code,
+            "Message": e.message,
+        })),
+    }
+}
+
+async fn post_object(
+    p: &Parsed,
+    body: &[u8],
+    store: &Store,
+    rid: &str,
+) -> Result<HttpResponse, OssError> {
+    let ct = p.header("content-type").unwrap_or_default();
+    let form = post::parse(ct, body.to_vec())
+        .await
+        .map_err(|m| OssError::new(400, "MalformedPOSTRequest", m))?;
+    let auth = match post::auth_of(&form) {
+        Ok(a) => a,
+        Err(post::PolicyError::Anonymous) => {
+            return Err(OssError::new(
+                403,
+                "AccessDenied",
+                "You have no right to access this object because of bucket acl.",
+            ));
+        }
+        Err(e) => return Err(policy_error(e)),
+    };
+    let claimed = sign::Claimed {
+        access_key_id: auth.access_key_id.clone(),
+        security_token: auth.security_token.clone(),
+        form: sign::SignatureForm::V1Query,
+    };
+    let raw_key = form.field("key").unwrap_or_default().to_string();
+    let secret = store.secret_for(&claimed, &raw_key, &p.bucket)?;
+    let key = post::check(
+        &form,
+        &auth,
+        &secret,
+        &p.bucket,
+        &store.config.region,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(policy_error)?;
+    // `${filename}` may have changed the key: a temporary credential must still cover it.
+    store.secret_for(&claimed, &key, &p.bucket)?;
+    let vars: Vec<(String, String)> = form
+        .fields
+        .iter()
+        .filter(|(k, _)| k.starts_with("x:"))
+        .cloned()
+        .collect();
+    let spec = form
+        .field("callback")
+        .map(|c| {
+            callback::parse_with_vars(c, vars).map_err(|m| OssError::new(400, "InvalidArgument", m))
+        })
+        .transpose()?;
+    let content_type = form
+        .field("Content-Type")
+        .map(String::from)
+        .or(form.file_type.clone())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let meta = ObjectMeta {
+        key: key.clone(),
+        size: form.file.len() as u64,
+        etag: disk::md5_etag(&form.file).0,
+        content_type,
+        crc64: disk::CRC64.checksum(&form.file),
+        content_md5: None,
+        appendable: false,
+        last_modified: OffsetDateTime::now_utc(),
+    };
+    store
+        .disk
+        .put(&p.bucket, &meta, &form.file)
+        .await
+        .map_err(io_error)?;
+    let status = match form.field("success_action_status") {
+        Some("200") => 200,
+        Some("201") => 201,
+        _ => 204,
+    };
+    let mut ok = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("valid"));
+    ok.insert_header(etag_header(&meta.etag));
+    let ok = if status == 201 {
+        ok.insert_header(("content-type", "application/xml"))
+            .body(format!(
+                "{}\n<PostResponse>{}</PostResponse>\n",
+                xml::DECL,
+                xml::elements(&[
+                    ("Bucket", &p.bucket),
+                    ("Key", &key),
+                    ("ETag", &format!("\"{}\"", meta.etag))
+                ])
+            ))
+    } else {
+        ok.finish()
+    };
+    let pp = Parsed { key, ..p.clone() };
+    Ok(finish_upload(store, &pp, spec, &meta, rid, ok).await)
+}
+
+fn policy_error(e: post::PolicyError) -> OssError {
+    match e {
+        post::PolicyError::Anonymous => {
+            OssError::new(403, "AccessDenied", "anonymous access is not allowed")
+        }
+        post::PolicyError::Mismatch => OssError::new(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        ),
+        post::PolicyError::Expired => OssError::new(
+            403,
+            "AccessDenied",
+            "Invalid according to Policy: Policy expired.",
+        ),
+        post::PolicyError::Condition(m) => OssError::new(403, "AccessDenied", m),
+        post::PolicyError::Invalid(m) => OssError::new(400, "InvalidPolicyDocument", m),
+    }
 }

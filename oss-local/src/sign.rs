@@ -461,13 +461,13 @@ fn check_v4(
     compare(&expected, p.provided, sts, Some(canonical))
 }
 
-fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key");
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
 
-fn v4_signing_key(secret: &str, day: &str, region: &str) -> Vec<u8> {
+pub(crate) fn v4_signing_key(secret: &str, day: &str, region: &str) -> Vec<u8> {
     let k = hmac256(format!("aliyun_v4{secret}").as_bytes(), day.as_bytes());
     let k = hmac256(&k, region.as_bytes());
     let k = hmac256(&k, b"oss");
