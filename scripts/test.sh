@@ -36,6 +36,9 @@ OSS_ENDPOINT="http://127.0.0.1:$store_port" OSS_AK=SdkTestAccessKeyId \
 cleanup_store
 trap - EXIT
 
+# The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
+bash scripts/e2e.sh
+
 logs=(target/tmp/*.log)
 if [ ! -e "${logs[0]}" ]; then
   echo "log scan: no test logs were captured" >&2
