@@ -15,7 +15,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-redis_port=$(free_port); store_port=$(free_port); gw_port=$(free_port)
+ensure_browser_tools
+redis_port=$(free_port); store_port=$(free_port); gw_port=$(free_port); page_port=$(free_port)
 redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --dir "$work" >/dev/null &
 pids+=($!)
 target/debug/oss-local --listen "127.0.0.1:$store_port" --data-dir "$work/store" --region local \
@@ -24,7 +25,9 @@ target/debug/oss-local --listen "127.0.0.1:$store_port" --data-dir "$work/store"
 pids+=($!)
 sed -e "s/127.0.0.1:8080/127.0.0.1:$gw_port/g" -e "s/127.0.0.1:9000/127.0.0.1:$store_port/g" \
   -e "s/127.0.0.1:6390/127.0.0.1:$redis_port/g" -e "s#data/journal#$work/journal#" \
-  -e 's/^format = "pretty"/format = "json"/' config/local.toml >"$work/gateway.toml"
+  -e 's/^format = "pretty"/format = "json"/' \
+  -e "s#^allowed_origins = .*#allowed_origins = [\"http://127.0.0.1:$gw_port\", \"http://127.0.0.1:$page_port\"]#" \
+  config/local.toml >"$work/gateway.toml"
 start_gateway() {
   target/debug/upload-gateway serve --config "$work/gateway.toml" >>target/tmp/e2e-gateway.log 2>&1 &
   gw_pid=$!
@@ -36,6 +39,7 @@ start_gateway
 
 export GATEWAY_URL="http://127.0.0.1:$gw_port" GATEWAY_API_KEY=local-dev-key STORE_DATA_DIR="$work/store"
 python3 tests/e2e/clients.py
+PAGE_PORT=$page_port ARTIFACTS_DIR="$PWD/target/e2e-artifacts" node tests/e2e/browser/run.mjs
 
 # The callback cannot reach the gateway: storage keeps the object and tells the client 203
 # CallbackFailed; once the gateway is back, confirm completes the record from storage.

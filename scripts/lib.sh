@@ -25,3 +25,13 @@ ensure_python_oss2() {
   python3 -m pip install --quiet --disable-pip-version-check oss2 ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages oss2
 }
+
+# Debian's Chromium (headless browser tests) and the e2e Node packages (Playwright core,
+# Uppy, esbuild, ali-oss) from tests/e2e/browser/package-lock.json.
+ensure_browser_tools() {
+  have chromium || apt_install chromium
+  have node && have npm || apt_install nodejs npm
+  if [ ! -d tests/e2e/browser/node_modules/playwright-core ]; then
+    (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

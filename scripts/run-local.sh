@@ -3,7 +3,8 @@
 #   - a private redis-server on 127.0.0.1:6390 (data in ./data/redis), unless one answers there;
 #   - oss-local, the project's OSS-compatible store, on 127.0.0.1:9000 (objects in
 #     ./data/oss-local), which checks signatures and sends signed upload callbacks;
-#   - the gateway on http://127.0.0.1:8080 with config/local.toml, pointed at both.
+#   - the gateway on http://127.0.0.1:8080 with config/local.toml, pointed at both (also
+#     its STS stand-in), with the demo page at http://127.0.0.1:8080/demo.
 # Ctrl-C stops the gateway and the store; Redis keeps running (redis-cli -p 6390 shutdown).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ done
 
 cat <<'MSG'
 
+  demo:       http://127.0.0.1:8080/demo   (pick a file in a browser, watch the callback record it)
   gateway:    http://127.0.0.1:8080   (API key header: 'X-Api-Key: local-dev-key')
   store:      http://127.0.0.1:9000   (bucket local-bucket, objects under data/oss-local)
   try:        curl -H 'X-Api-Key: local-dev-key' http://127.0.0.1:8080/v1/uploads

@@ -207,8 +207,10 @@ pub fn verify(
         SignatureForm::V1Header => {
             let auth = req.header("authorization").unwrap_or("");
             let provided = auth.rsplit_once(':').map(|(_, s)| s).unwrap_or("");
+            // Browsers cannot set Date, so SDKs send x-oss-date, which then takes its place.
             let date = req
-                .header("date")
+                .header("x-oss-date")
+                .or_else(|| req.header("date"))
                 .ok_or_else(|| SignError::Malformed("the Date header is required".into()))?;
             let when = OffsetDateTime::parse(date, &time::format_description::well_known::Rfc2822)
                 .map_err(|_| SignError::Malformed("the Date header is not an HTTP date".into()))?;

@@ -463,6 +463,13 @@ impl Settings {
             }
         }
         if raw.demo.enabled {
+            // The demo acts as one user without any login: never on a reachable address.
+            if !listen.ip().is_loopback() {
+                return Err(ConfigError::new(
+                    "demo.enabled",
+                    "the demo has no login; it is only allowed with a loopback server.listen",
+                ));
+            }
             match &raw.demo.profile {
                 Some(p) if profiles.contains_key(p) => {}
                 Some(p) => {

@@ -179,3 +179,18 @@ fn callback_settings_are_checked_at_load() {
     ));
     assert!(e.contains("must end with '/'"), "{e}");
 }
+
+#[test]
+fn the_demo_runs_only_on_loopback_and_the_local_config_is_valid() {
+    let demo = "\n[demo]\nenabled = true\nprofile = \"avatars\"\nuser = \"demo-user\"\n";
+    let local = format!("[server]\nlisten = \"127.0.0.1:8080\"\n{MINIMAL}{demo}");
+    assert!(Settings::from_toml(&local).is_ok());
+    let public = format!("[server]\nlisten = \"0.0.0.0:8080\"\n{MINIMAL}{demo}");
+    assert!(err(&public).contains("demo.enabled"));
+    let orphan =
+        format!("{MINIMAL}\n[multipart]\nupload_expires_secs = 100\norphan_age_secs = 50\n");
+    assert!(err(&orphan).contains("orphan_age_secs"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/local.toml");
+    let s = Settings::load(Some(&path)).unwrap();
+    assert!(s.demo.enabled && s.uppy.profile.is_some());
+}

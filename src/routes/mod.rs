@@ -2,6 +2,7 @@
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
 mod callbacks;
+mod demo;
 mod health;
 mod meta;
 mod multipart;
@@ -114,6 +115,12 @@ pub fn router(state: &AppState) -> Router {
     r.get("/v1/multipart/{id}/parts", multipart::list_parts);
     r.post("/v1/multipart/{id}/complete", multipart::complete);
     r.delete("/v1/multipart/{id}", multipart::abort);
+
+    if state.settings.demo.enabled {
+        r.get("/demo", demo::page);
+        r.post("/demo/api/form", demo::form);
+        r.get("/demo/api/uploads/{id}", demo::upload);
+    }
 
     let uppy = &state.settings.uppy;
     if uppy.enabled {
