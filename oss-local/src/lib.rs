@@ -110,6 +110,28 @@ impl Store {
         self.disk.get(bucket, key).await
     }
 
+    /// Stores an object directly, as if some client had uploaded it (test fixtures).
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> std::io::Result<ObjectMeta> {
+        let meta = ObjectMeta {
+            key: key.to_string(),
+            size: data.len() as u64,
+            etag: disk::md5_etag(data).0,
+            content_type: content_type.to_string(),
+            crc64: disk::CRC64.checksum(data),
+            content_md5: None,
+            appendable: false,
+            last_modified: OffsetDateTime::now_utc(),
+        };
+        self.disk.put(bucket, &meta, data).await?;
+        Ok(meta)
+    }
+
     /// Drops an upload as a lifecycle rule would (tests of "storage forgot it").
     pub async fn forget_upload(&self, bucket: &str, upload_id: &str) -> std::io::Result<()> {
         self.disk.abort(bucket, upload_id).await

@@ -612,6 +612,32 @@ mod tests {
         assert_eq!(checked, 15);
     }
 
+    /// A header-signed V1 request: right secret now, skewed 16 minutes later, and the
+    /// x-oss-date header standing in for Date (what browser SDKs send).
+    #[test]
+    fn v1_header_signatures_and_clock_skew() {
+        let date = "Tue, 14 Nov 2023 22:13:20 GMT";
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        for date_header in ["date", "x-oss-date"] {
+            let mut headers = vec![s("content-type", "text/plain"), s(date_header, date)];
+            let unsigned = SignedRequest {
+                method: "PUT",
+                bucket: "examplebucket",
+                key: "a b.txt",
+                query: &[],
+                headers: &headers,
+            };
+            let sig = v1_signature("secret", &v1_string_to_sign(&unsigned, date, false));
+            headers.push(s("authorization", &format!("OSS ak:{sig}")));
+            let r = req("PUT", "a b.txt", &[], &headers);
+            let c = claimed(&r).unwrap();
+            assert_eq!(c.form, SignatureForm::V1Header);
+            assert_eq!(verify(&r, &c, "secret", "x", now), Ok(()), "{date_header}");
+            let later = now + time::Duration::minutes(16);
+            assert_eq!(verify(&r, &c, "secret", "x", later), Err(SignError::Skewed));
+        }
+    }
+
     #[test]
     fn v1_resource_keeps_only_subresources_sorted() {
         let q = vec![
