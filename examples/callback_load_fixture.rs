@@ -7,9 +7,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
-use md5::{Digest, Md5};
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use secrecy::ExposeSecret;
 use std::io::Write;
 use std::sync::Arc;
@@ -30,7 +27,8 @@ async fn main() {
     let store = Store::new(&settings.redis, Arc::new(Metrics::new())).unwrap();
     let pem =
         std::fs::read_to_string("tests/fixtures/vectors/synthetic_callback_rsa1024.pem").unwrap();
-    let key = RsaPrivateKey::from_pkcs1_pem(&pem).unwrap();
+    // Signed exactly as oss-local signs its callbacks (RSA/MD5 over target, newline, body).
+    let key = oss_local::callback::Signer::from_pem(Some(&pem)).unwrap();
     let profile = settings
         .profile("avatars")
         .expect("profile avatars")
@@ -71,15 +69,9 @@ async fn main() {
                     "mimeType": "image/png", "crc64": "1234567890", "x:upload_id": id.as_str(), "x:ticket": t,
                 })
                 .to_string();
-                let mut sts = target.as_bytes().to_vec();
-                sts.push(b'\n');
-                sts.extend_from_slice(body.as_bytes());
-                let sig = key
-                    .sign(Pkcs1v15Sign::new::<Md5>(), &Md5::digest(&sts))
-                    .unwrap();
                 format!(
                     "{target}\t{}\t{}\t{body}",
-                    STANDARD.encode(sig),
+                    key.sign(target, body.as_bytes()),
                     STANDARD.encode(KEY_URL)
                 )
             }

@@ -21,7 +21,7 @@ redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --d
 pids+=($!)
 target/debug/oss-local --listen "127.0.0.1:$store_port" --data-dir "$work/store" --region local \
   --bucket local-bucket --access-key LocalOssAccessKeyId:LocalOssAccessKeySecret0000000000 \
-  >target/tmp/e2e-oss-local.out 2>&1 &
+  >target/tmp/e2e-oss-local.log 2>&1 &
 pids+=($!)
 sed -e "s/127.0.0.1:8080/127.0.0.1:$gw_port/g" -e "s/127.0.0.1:9000/127.0.0.1:$store_port/g" \
   -e "s/127.0.0.1:6390/127.0.0.1:$redis_port/g" -e "s#data/journal#$work/journal#" \

@@ -22,7 +22,7 @@ store_dir=$(mktemp -d)
 store_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 target/debug/oss-local --listen "127.0.0.1:$store_port" --data-dir "$store_dir" --region local \
   --bucket sdk-bucket --access-key SdkTestAccessKeyId:SdkTestAccessKeySecret00000000 \
-  >target/tmp/oss-local-sdk.out 2>&1 &
+  >target/tmp/oss-local-sdk.log 2>&1 &
 store_pid=$!
 cleanup_store() { kill "$store_pid" 2>/dev/null || true; rm -rf "$store_dir"; }
 trap cleanup_store EXIT

@@ -160,6 +160,48 @@ pub fn image_info(profile: &Profile) -> bool {
         .any(|p| p.to_string().starts_with("image/") || p.to_string() == "*/*")
 }
 
+/// One object a client asks to upload, before any check.
+pub struct ObjectRequest<'a> {
+    pub profile: &'a str,
+    pub kind: UploadKind,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: Option<u64>,
+    pub vars: Option<BTreeMap<String, String>>,
+}
+
+/// The checks every callback-carrying right shares, in order: profile and kind, content
+/// type, size, client vars, the caller's rate limit; then [`plan_object`] with the callback.
+/// Returns the plan and the checked content type.
+pub async fn checked_plan(
+    state: &AppState,
+    who: &AuthUser,
+    req: ObjectRequest<'_>,
+) -> Result<(ObjectPlan, ContentType), ApiError> {
+    let profile = state.profile(req.profile)?.clone();
+    require_kind(&profile, req.kind)?;
+    let ct = check_content_type(&profile, req.content_type)?;
+    if let Some(size) = req.size {
+        check_size(&profile, size)?;
+    }
+    let vars = check_vars(req.vars)?;
+    state.check_rate_limit(who, req.kind.as_str()).await?;
+    let plan = plan_object(
+        state,
+        who,
+        &profile,
+        ObjectAsk {
+            kind: req.kind,
+            filename: req.filename,
+            content_type: Some(&ct),
+            size: req.size,
+            vars,
+            with_callback: true,
+        },
+    )?;
+    Ok((plan, ct))
+}
+
 /// Builds the object key and the record, and the callback carrying upload id and ticket.
 pub fn plan_object(
     state: &AppState,

@@ -78,10 +78,6 @@ impl Stats {
     pub fn get(&self, op: &str) -> u64 {
         self.0.lock().unwrap().get(op).copied().unwrap_or(0)
     }
-
-    pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().unwrap().clone()
-    }
 }
 
 pub struct Store {

@@ -144,14 +144,7 @@ pub async fn run_once(state: &AppState) -> Result<usize, ApiError> {
 async fn expire(state: &AppState, rec: &UploadRecord) -> Result<(), ApiError> {
     let outcome = state
         .store
-        .update_record(&rec.id, |r| {
-            if r.status.is_final() {
-                return (None, ());
-            }
-            let mut n = r.clone();
-            n.status = UploadStatus::Expired;
-            (Some(n), ())
-        })
+        .finish_record(&rec.id, UploadStatus::Expired)
         .await?;
     if let TransitionOutcome::Applied(..) = outcome {
         state

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::providers::{
     MultipartApi, ObjectOp, PartInfo, Provider, SignedUrl, UpstreamError, UrlRequest,
 };
-use crate::rights::{self, ObjectAsk};
+use crate::rights::{self, ObjectRequest};
 use crate::state::AppState;
 use crate::store::{ListQuery, TransitionOutcome};
 use plan::{Limits, MAX_PARTS, PartPlan};
@@ -116,28 +116,22 @@ async fn start_inner(
     who: &AuthUser,
     ask: StartAsk<'_>,
 ) -> Result<UploadRecord, ApiError> {
-    let profile = state.profile(ask.profile)?.clone();
-    rights::require_kind(&profile, UploadKind::Multipart)?;
-    let ct = rights::check_content_type(&profile, ask.content_type)?;
-    if let Some(size) = ask.size {
-        rights::check_size(&profile, size)?;
-    }
-    let vars = rights::check_vars(ask.vars)?;
-    state.check_rate_limit(who, "multipart").await?;
-    let mut plan = rights::plan_object(
+    // The callback is checked for size now and sent with CompleteMultipartUpload, rebuilt
+    // from the record then.
+    let (mut plan, ct) = rights::checked_plan(
         state,
         who,
-        &profile,
-        ObjectAsk {
+        ObjectRequest {
+            profile: ask.profile,
             kind: UploadKind::Multipart,
             filename: ask.filename,
-            content_type: Some(&ct),
+            content_type: ask.content_type,
             size: ask.size,
-            vars,
-            // Checked for size now; sent with CompleteMultipartUpload, rebuilt then.
-            with_callback: true,
+            vars: ask.vars,
         },
-    )?;
+    )
+    .await?;
+    let profile = plan.profile.clone();
     let mp = api(plan.provider.as_ref(), &profile.name)?;
     let parts = match ask.size {
         Some(size) => Some(
@@ -429,7 +423,7 @@ async fn complete_inner(
     )
     .await;
     let answer = match done {
-        Ok(c) => c.callback_answer,
+        Ok(answer) => answer,
         // A repeated complete (the first answer was lost): storage no longer knows the upload,
         // but the object may be there. Storage decides below.
         Err(UpstreamError::Refused { ref code, .. }) if code == "NoSuchUpload" => None,
@@ -477,14 +471,7 @@ async fn abort_inner(state: &AppState, rec: &UploadRecord) -> Result<UploadRecor
     abort_upstream(state, provider.as_ref(), mp, &rec.key, storage_id(rec)).await?;
     match state
         .store
-        .update_record(&rec.id, |r| {
-            if r.status.is_final() {
-                return (None, ());
-            }
-            let mut n = r.clone();
-            n.status = UploadStatus::Aborted;
-            (Some(n), ())
-        })
+        .finish_record(&rec.id, UploadStatus::Aborted)
         .await?
     {
         TransitionOutcome::Applied(r, _) => Ok(r),

@@ -80,14 +80,7 @@ async fn expire_due(state: &AppState, sweep: &mut Sweep) -> Result<(), ApiError>
         }
         let outcome = state
             .store
-            .update_record(&rec.id, |r| {
-                if r.status.is_final() {
-                    return (None, ());
-                }
-                let mut n = r.clone();
-                n.status = UploadStatus::Expired;
-                (Some(n), ())
-            })
+            .finish_record(&rec.id, UploadStatus::Expired)
             .await?;
         if let TransitionOutcome::Applied(..) = outcome {
             sweep.expired += 1;

@@ -237,17 +237,6 @@ pub struct InProgressPage {
     pub next: Option<(String, String)>,
 }
 
-/// What CompleteMultipartUpload answered.
-#[derive(Debug)]
-pub struct Completion {
-    /// ETag of the new object, when storage told it (without quotes).
-    pub etag: Option<String>,
-    /// The callback server's JSON, relayed by storage (callback succeeded).
-    pub callback_answer: Option<serde_json::Value>,
-    /// Storage stored the object but its callback failed (OSS: 203 CallbackFailed).
-    pub callback_failed: bool,
-}
-
 /// Signed control calls for multipart uploads, made with the gateway's own credentials.
 pub trait MultipartApi: Send + Sync {
     /// Parts other than the last must be at least this large.
@@ -264,13 +253,16 @@ pub trait MultipartApi: Send + Sync {
         key: &'a str,
         upload_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<PartInfo>, UpstreamError>>;
+    /// CompleteMultipartUpload. `Ok` means the object exists; it carries the callback
+    /// server's JSON when storage relayed one (none without a callback, or when it failed:
+    /// OSS's 203 CallbackFailed), and the record is then settled by the caller.
     fn complete<'a>(
         &'a self,
         key: &'a str,
         upload_id: &'a str,
         parts: &'a [(u32, String)],
         callback: Option<&'a CallbackRequest>,
-    ) -> BoxFuture<'a, Result<Completion, UpstreamError>>;
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, UpstreamError>>;
     fn abort<'a>(
         &'a self,
         key: &'a str,

@@ -6,7 +6,7 @@ use crate::domain::{UploadKind, UploadStatus};
 use crate::error::ApiError;
 use crate::grants;
 use crate::providers::{FormContentType, FormRequest, ObjectOp, SignedUrl, UrlRequest};
-use crate::rights::{self, ObjectAsk};
+use crate::rights::{self, ObjectAsk, ObjectRequest};
 use crate::routes::uploads::load_own;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -66,27 +66,21 @@ pub async fn presign(
     body: web::Json<PresignBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let profile = state.profile(&body.profile)?.clone();
-    rights::require_kind(&profile, UploadKind::Presign)?;
-    let ct = rights::check_content_type(&profile, &body.content_type)?;
-    rights::check_size(&profile, body.size)?;
     let md5 = rights::check_md5(body.content_md5.as_deref())?;
-    let vars = rights::check_vars(body.vars)?;
-    state.check_rate_limit(&who, "presign").await?;
-
-    let plan = rights::plan_object(
+    let (plan, ct) = rights::checked_plan(
         &state,
         &who,
-        &profile,
-        ObjectAsk {
+        ObjectRequest {
+            profile: &body.profile,
             kind: UploadKind::Presign,
             filename: &body.filename,
-            content_type: Some(&ct),
+            content_type: &body.content_type,
             size: Some(body.size),
-            vars,
-            with_callback: true,
+            vars: body.vars,
         },
-    )?;
+    )
+    .await?;
+    let profile = plan.profile.clone();
     let signed = plan.provider.presign(
         &UrlRequest {
             op: ObjectOp::Put,
@@ -318,28 +312,20 @@ pub(crate) async fn issue_form(
     who: &AuthUser,
     ask: FormAsk<'_>,
 ) -> Result<IssuedForm, ApiError> {
-    let profile = state.profile(ask.profile)?.clone();
-    rights::require_kind(&profile, UploadKind::Form)?;
-    let ct = rights::check_content_type(&profile, ask.content_type)?;
-    if let Some(size) = ask.size {
-        rights::check_size(&profile, size)?;
-    }
-    let vars = rights::check_vars(ask.vars)?;
-    state.check_rate_limit(who, "form").await?;
-
-    let mut plan = rights::plan_object(
+    let (mut plan, ct) = rights::checked_plan(
         state,
         who,
-        &profile,
-        ObjectAsk {
+        ObjectRequest {
+            profile: ask.profile,
             kind: UploadKind::Form,
             filename: ask.filename,
-            content_type: Some(&ct),
+            content_type: ask.content_type,
             size: ask.size,
-            vars,
-            with_callback: true,
+            vars: ask.vars,
         },
-    )?;
+    )
+    .await?;
+    let profile = plan.profile.clone();
     let forms = plan
         .provider
         .forms()

@@ -163,6 +163,25 @@ impl Store {
         )))
     }
 
+    /// Moves an unfinished record to the final `status`; a record already final is left as
+    /// it is (`Unchanged`), so of racing finishers exactly one applies.
+    pub async fn finish_record(
+        &self,
+        id: &UploadId,
+        status: UploadStatus,
+    ) -> Result<TransitionOutcome<()>, StoreError> {
+        debug_assert!(status.is_final());
+        self.update_record(id, |r| {
+            if r.status.is_final() {
+                return (None, ());
+            }
+            let mut n = r.clone();
+            n.status = status;
+            (Some(n), ())
+        })
+        .await
+    }
+
     /// The caller's uploads, newest first.
     pub async fn list_records(&self, user: &UserId, q: &ListQuery) -> Result<ListPage, StoreError> {
         let index = self.keys.user_uploads(user);

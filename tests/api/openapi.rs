@@ -14,7 +14,13 @@ const METHODS: [&str; 7] = ["get", "post", "put", "delete", "patch", "head", "op
 
 #[tokio::test]
 async fn every_route_is_in_the_spec_and_every_spec_path_is_served() {
-    let app = spawn_app().await;
+    // With every optional route set mounted (Uppy is on by default; the demo is not).
+    let app = spawn_app_with(|raw| {
+        raw.demo.enabled = true;
+        raw.demo.profile = Some("documents".into());
+        raw.demo.user = Some("demo-user".into());
+    })
+    .await;
     let served: BTreeSet<(String, String)> = app
         .routes
         .iter()

@@ -4,20 +4,22 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use md5::{Digest, Md5};
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use oss_local::callback::Signer;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub fn test_private_key() -> RsaPrivateKey {
-    let pem = std::fs::read_to_string(
-        crate::helpers::fixtures().join("vectors/synthetic_callback_rsa1024.pem"),
-    )
-    .unwrap();
-    RsaPrivateKey::from_pkcs1_pem(&pem).unwrap()
+/// Signs with the vectors' 1024-bit test key, by oss-local's callback signer.
+pub fn test_signer() -> &'static Signer {
+    static SIGNER: std::sync::OnceLock<Signer> = std::sync::OnceLock::new();
+    SIGNER.get_or_init(|| {
+        let pem = std::fs::read_to_string(
+            crate::helpers::fixtures().join("vectors/synthetic_callback_rsa1024.pem"),
+        )
+        .unwrap();
+        Signer::from_pem(Some(&pem)).unwrap()
+    })
 }
 
 pub fn test_public_key_pem() -> String {
@@ -181,22 +183,6 @@ pub fn fill(issued: &Issued, obj: &Stored) -> (String, Vec<u8>) {
     (body_type, body.into_bytes())
 }
 
-pub fn sign(key: &RsaPrivateKey, target: &str, body: &[u8]) -> String {
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (target, None),
-    };
-    let mut sts: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
-    if let Some(q) = query {
-        sts.push(b'?');
-        sts.extend_from_slice(q.as_bytes());
-    }
-    sts.push(b'\n');
-    sts.extend_from_slice(body);
-    let digest = Md5::digest(&sts);
-    STANDARD.encode(key.sign(Pkcs1v15Sign::new::<Md5>(), &digest).unwrap())
-}
-
 pub fn callback(keys: &KeyServer, issued: &Issued, obj: &Stored) -> Callback {
     let (content_type, body) = fill(issued, obj);
     let url = url::Url::parse(issued.callback["callbackUrl"].as_str().unwrap()).unwrap();
@@ -205,7 +191,7 @@ pub fn callback(keys: &KeyServer, issued: &Issued, obj: &Stored) -> Callback {
         None => url.path().to_string(),
     };
     Callback {
-        authorization: sign(&test_private_key(), &target, &body),
+        authorization: test_signer().sign(&target, &body),
         target,
         content_type,
         body,
@@ -215,7 +201,7 @@ pub fn callback(keys: &KeyServer, issued: &Issued, obj: &Stored) -> Callback {
 
 impl Callback {
     pub fn resign(mut self) -> Callback {
-        self.authorization = sign(&test_private_key(), &self.target, &self.body);
+        self.authorization = test_signer().sign(&self.target, &self.body);
         self
     }
 

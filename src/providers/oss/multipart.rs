@@ -10,7 +10,7 @@ use super::presign::PresignInput;
 use super::{sign_v1, sign_v4};
 use crate::config::SignatureVersion;
 use crate::providers::{
-    CallbackRequest, Completion, InProgress, InProgressPage, MultipartApi, PartInfo, UpstreamError,
+    CallbackRequest, InProgress, InProgressPage, MultipartApi, PartInfo, UpstreamError,
 };
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -180,12 +180,6 @@ struct UploadDoc {
     initiated: String,
 }
 
-#[derive(Deserialize)]
-struct CompleteDoc {
-    #[serde(rename = "ETag", default)]
-    etag: Option<String>,
-}
-
 /// The CompleteMultipartUpload request body.
 pub fn complete_body(parts: &[(u32, String)]) -> String {
     let mut s = String::from("<CompleteMultipartUpload>");
@@ -289,7 +283,7 @@ impl MultipartApi for OssProvider {
         upload_id: &'a str,
         parts: &'a [(u32, String)],
         callback: Option<&'a CallbackRequest>,
-    ) -> BoxFuture<'a, Result<Completion, UpstreamError>> {
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, UpstreamError>> {
         Box::pin(async move {
             let mut headers = vec![("Content-Type".to_string(), "application/xml".to_string())];
             if let Some(cb) = callback {
@@ -315,36 +309,13 @@ impl MultipartApi for OssProvider {
                     },
                 )
                 .await?;
-            let header_etag = a
-                .headers
-                .get("etag")
-                .and_then(|v| v.to_str().ok())
-                .map(unquote);
-            if a.status == 203 {
-                return Ok(Completion {
-                    etag: header_etag,
-                    callback_answer: None,
-                    callback_failed: true,
-                });
-            }
-            let json = a
-                .headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/json"));
-            if json {
-                return Ok(Completion {
-                    etag: header_etag,
-                    callback_answer: serde_json::from_slice(&a.body).ok(),
-                    callback_failed: false,
-                });
-            }
-            let doc: CompleteDoc = parse("CompleteMultipartUpload", &a.body)?;
-            Ok(Completion {
-                etag: doc.etag.map(|e| unquote(&e)).or(header_etag),
-                callback_answer: None,
-                callback_failed: false,
-            })
+            // 203 CallbackFailed: stored, but no answer to relay.
+            let json = a.status == 200
+                && a.headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+            Ok(json.then(|| serde_json::from_slice(&a.body).ok()).flatten())
         })
     }
 
