@@ -147,7 +147,9 @@ fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
 }
 
 fn check_config(path: Option<PathBuf>) -> ExitCode {
-    match Settings::load(path.as_deref()) {
+    let checked = Settings::load(path.as_deref())
+        .and_then(|s| crate::providers::Providers::check(&s).map(|()| s));
+    match checked {
         Ok(s) => {
             println!(
                 "config ok: {} bucket(s), {} profile(s)",

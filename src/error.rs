@@ -4,6 +4,8 @@
 //! `{"code": "...", "message": "..."}`. Messages of 5xx answers never carry internal
 //! detail: the cause is logged (with the request id) and the client gets a generic text.
 
+use crate::providers::UpstreamError;
+use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -129,6 +131,43 @@ pub enum ApiError {
     },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Timeout(_) => ApiError::StoreUnavailable,
+            StoreError::Redis(ref r)
+                if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() =>
+            {
+                tracing::warn!(error = %e, "redis unavailable");
+                ApiError::StoreUnavailable
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        match e {
+            UpstreamError::Timeout { service } => ApiError::UpstreamTimeout(service),
+            UpstreamError::UploadGone => ApiError::StorageUploadGone,
+            UpstreamError::PartsRejected { code } => ApiError::PartsRejected(code),
+            UpstreamError::Failed {
+                service, detail, ..
+            } => ApiError::UpstreamFailed { service, detail },
+            // Denied, throttled or broken upstream: the client cannot fix it.
+            UpstreamError::Refused {
+                service,
+                status,
+                code,
+            } => ApiError::UpstreamFailed {
+                service,
+                detail: format!("{code} (HTTP {status})"),
+            },
+        }
+    }
 }
 
 impl ApiError {

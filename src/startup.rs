@@ -6,10 +6,12 @@ use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::providers::Providers;
 use crate::routes::{self, RouteTable};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::telemetry;
+use crate::uploads::Uploads;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -53,12 +55,14 @@ impl Application {
             .map_err(|e| StartupError::from_display("http client", e))?;
         let callbacks = crate::callbacks::Receiver::new(settings.clone(), &store, metrics.clone())
             .map_err(StartupError)?;
+        let providers =
+            Providers::from_settings(&settings, &http).map_err(|e| StartupError(e.to_string()))?;
+        let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone());
         let state = web::Data::new(AppState {
-            providers: crate::providers::Providers::from_settings(&settings, &http),
             settings: settings.clone(),
             store,
             metrics: metrics.clone(),
-            grants: crate::grants::cache(),
+            uploads: Arc::new(uploads),
             callbacks: Arc::new(callbacks),
         });
 
@@ -215,7 +219,7 @@ async fn reconcile(state: web::Data<AppState>) {
     let interval = state.settings.callbacks.reconcile_interval;
     loop {
         tokio::time::sleep(interval).await;
-        match crate::callbacks::reconcile::run_once(&state).await {
+        match state.uploads.reconcile_once().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(uploads = n, "reconciled uploads past their expiry"),
             Err(e) => tracing::warn!(error = %e, "reconcile round failed; will retry"),
@@ -227,7 +231,7 @@ async fn sweep_multipart(state: web::Data<AppState>) {
     let interval = Duration::from_secs(state.settings.multipart.sweep_interval_secs.max(1));
     loop {
         tokio::time::sleep(interval).await;
-        match crate::multipart::sweeper::run_once(&state).await {
+        match state.uploads.sweep_once().await {
             Ok(s) if s.expired + s.orphans > 0 => tracing::info!(
                 expired = s.expired,
                 orphans = s.orphans,

@@ -3,8 +3,8 @@
 //! journaled and replayed later.
 
 use super::body::CallbackFields;
-use super::ticket::{self, TicketScope};
 use crate::config::Settings;
+use crate::domain::ticket::{self, TicketScope};
 use crate::domain::{UploadId, UploadKind, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,13 @@ use serde::{Deserialize, Serialize};
 pub enum Binding {
     /// One upload the gateway issued for exactly this object key.
     Upload { upload_id: UploadId, user: UserId },
+    /// One upload whose client named the object under `prefix` (a PostObject form); the
+    /// record takes the object's key when it arrives.
+    FormUpload {
+        upload_id: UploadId,
+        user: UserId,
+        prefix: String,
+    },
     /// An object under the prefix of an STS grant; `upload_id` is the record the object gets
     /// (chosen on arrival, kept through journal and replay so that both name one record).
     Grant {
@@ -27,13 +34,17 @@ pub enum Binding {
 impl Binding {
     pub fn upload_id(&self) -> &UploadId {
         match self {
-            Binding::Upload { upload_id, .. } | Binding::Grant { upload_id, .. } => upload_id,
+            Binding::Upload { upload_id, .. }
+            | Binding::FormUpload { upload_id, .. }
+            | Binding::Grant { upload_id, .. } => upload_id,
         }
     }
 
     pub fn user(&self) -> &UserId {
         match self {
-            Binding::Upload { user, .. } | Binding::Grant { user, .. } => user,
+            Binding::Upload { user, .. }
+            | Binding::FormUpload { user, .. }
+            | Binding::Grant { user, .. } => user,
         }
     }
 }
@@ -44,6 +55,13 @@ pub enum BindingError {
     Missing,
     #[error("the callback's ticket does not vouch for this {0}")]
     Mismatch(&'static str),
+}
+
+/// A key strictly below `prefix`, and one the gateway would accept as an object key.
+fn under(key: &str, prefix: &str) -> bool {
+    key.len() > prefix.len()
+        && key.starts_with(prefix)
+        && crate::domain::ObjectKey::parse(key).is_ok()
 }
 
 pub fn bind(settings: &Settings, fields: &CallbackFields) -> Result<Binding, BindingError> {
@@ -63,14 +81,32 @@ pub fn bind(settings: &Settings, fields: &CallbackFields) -> Result<Binding, Bin
 
     if let Some(id) = fields.vars.get("upload_id") {
         let upload_id = UploadId::parse(id).map_err(|_| BindingError::Mismatch("upload id"))?;
+        let profiles: Vec<_> = profiles.collect();
         let scope = TicketScope::Object {
             upload_id: upload_id.as_str(),
             key: &fields.object,
         };
-        if profiles.count() == 0 || !ticket::verify(secret, user.as_str(), &scope, presented) {
-            return Err(BindingError::Mismatch("upload and object"));
+        if !profiles.is_empty() && ticket::verify(secret, user.as_str(), &scope, presented) {
+            return Ok(Binding::Upload { upload_id, user });
         }
-        return Ok(Binding::Upload { upload_id, user });
+        // A form whose client picked the name: the ticket names the user's prefix.
+        for p in profiles.iter().filter(|p| p.client_chosen_name) {
+            let prefix = p.template.prefix_for(&user);
+            let scope = TicketScope::Prefix {
+                grant_id: upload_id.as_str(),
+                prefix: prefix.as_str(),
+            };
+            if under(&fields.object, prefix.as_str())
+                && ticket::verify(secret, user.as_str(), &scope, presented)
+            {
+                return Ok(Binding::FormUpload {
+                    upload_id,
+                    user,
+                    prefix: prefix.as_str().to_string(),
+                });
+            }
+        }
+        return Err(BindingError::Mismatch("upload and object"));
     }
 
     let grant = fields.vars.get("grant_id").ok_or(BindingError::Missing)?;
@@ -81,8 +117,7 @@ pub fn bind(settings: &Settings, fields: &CallbackFields) -> Result<Binding, Bin
             grant_id: grant_id.as_str(),
             prefix: prefix.as_str(),
         };
-        if fields.object.starts_with(prefix.as_str())
-            && fields.object.len() > prefix.as_str().len()
+        if under(&fields.object, prefix.as_str())
             && ticket::verify(secret, user.as_str(), &scope, presented)
         {
             return Ok(Binding::Grant {

@@ -1,18 +1,16 @@
 //! The upload callback: storage calls the gateway once an object lands. Proven genuine
 //! ([`signature`], with keys from [`keys`]), bound to what the gateway issued ([`ticket`],
 //! [`binding`]), recorded exactly once ([`record`]) or, while Redis cannot take it, held in
-//! the fsync'd [`journal`] and replayed. [`reconcile`] completes uploads whose callback never
-//! came.
+//! the fsync'd [`journal`] and replayed. (Uploads whose callback never came are completed
+//! by [`crate::uploads::confirm`].)
 
 pub mod binding;
 pub mod body;
 pub mod journal;
 pub mod keys;
 pub mod receiver;
-pub mod reconcile;
 pub mod record;
 pub mod signature;
-pub mod ticket;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -29,20 +29,6 @@ pub struct RawCallback<'a> {
     pub body: &'a [u8],
 }
 
-/// Record fields a deployment may add to the callback answer (`callbacks.response_fields`).
-pub const RESPONSE_FIELDS: &[&str] = &[
-    "profile",
-    "kind",
-    "bucket",
-    "crc64",
-    "content_md5",
-    "image_info",
-    "vars",
-    "grant_id",
-    "completed_at",
-    "created_at",
-];
-
 pub struct Receiver {
     keys: PublicKeys,
     journal: Arc<Journal>,

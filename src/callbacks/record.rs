@@ -59,47 +59,13 @@ pub async fn apply(
 ) -> Result<Applied, ApplyError> {
     let applied = match &entry.binding {
         Binding::Upload { upload_id, user } => {
-            let f = &entry.fields;
-            let outcome = store
-                .update_record(upload_id, |old| {
-                    let step = if old.user != *user {
-                        Step::Mismatch("user")
-                    } else if old.bucket != f.bucket || old.key != f.object {
-                        Step::Mismatch("bucket or object")
-                    } else if old.kind == UploadKind::Sts {
-                        Step::Mismatch("upload kind")
-                    } else if old.status == UploadStatus::Completed
-                        || (old.status == UploadStatus::Failed && old.failure.is_some())
-                    {
-                        if old.etag == f.etag {
-                            Step::Duplicate
-                        } else {
-                            Step::Conflict
-                        }
-                    } else if old.status == UploadStatus::Aborted {
-                        Step::Conflict
-                    } else {
-                        Step::Apply
-                    };
-                    match step {
-                        Step::Apply => (Some(arrive(settings, old, f, entry.received_at)), step),
-                        other => (None, other),
-                    }
-                })
-                .await?;
-            match outcome {
-                TransitionOutcome::NotFound => return Err(ApplyError::UnknownUpload),
-                TransitionOutcome::Applied(rec, _) => Applied::New(rec),
-                TransitionOutcome::Unchanged(rec, Step::Duplicate) => Applied::Duplicate(rec),
-                TransitionOutcome::Unchanged(rec, Step::Conflict) => {
-                    return Err(ApplyError::Conflict(Box::new(rec)));
-                }
-                TransitionOutcome::Unchanged(_, Step::Mismatch(what)) => {
-                    return Err(ApplyError::Mismatch(what));
-                }
-                TransitionOutcome::Unchanged(rec, Step::Apply) => Applied::Duplicate(rec),
-            }
+            arrive_for_upload(store, settings, entry, upload_id, user, None).await?
         }
+        Binding::FormUpload {
+            upload_id,
+            user,
+            prefix,
+        } => arrive_for_upload(store, settings, entry, upload_id, user, Some(prefix)).await?,
         Binding::Grant {
             grant_id,
             user,
@@ -121,6 +87,69 @@ pub async fn apply(
     Ok(match applied {
         Applied::New(_) => Applied::New(rec),
         Applied::Duplicate(_) => Applied::Duplicate(rec),
+    })
+}
+
+/// The arrival for one issued upload: its exact key, or (a form whose client picked the
+/// name) any key under `prefix`, which the record then takes.
+async fn arrive_for_upload(
+    store: &Store,
+    settings: &Settings,
+    entry: &Accepted,
+    upload_id: &crate::domain::UploadId,
+    user: &crate::domain::UserId,
+    prefix: Option<&str>,
+) -> Result<Applied, ApplyError> {
+    let f = &entry.fields;
+    let outcome = store
+        .update_record(upload_id, |old| {
+            let key_matches = match prefix {
+                None => old.key == f.object,
+                // Before arrival the record holds the prefix; after, the object's key.
+                Some(p) => old.key == p || (old.key == f.object && f.object.starts_with(p)),
+            };
+            let step = if old.user != *user {
+                Step::Mismatch("user")
+            } else if old.bucket != f.bucket || !key_matches {
+                Step::Mismatch("bucket or object")
+            } else if old.kind == UploadKind::Sts
+                || (prefix.is_some() && old.kind != UploadKind::Form)
+            {
+                Step::Mismatch("upload kind")
+            } else if old.status == UploadStatus::Completed
+                || (old.status == UploadStatus::Failed && old.failure.is_some())
+            {
+                if old.etag == f.etag && old.key == f.object {
+                    Step::Duplicate
+                } else {
+                    Step::Conflict
+                }
+            } else if old.status == UploadStatus::Aborted {
+                Step::Conflict
+            } else {
+                Step::Apply
+            };
+            match step {
+                Step::Apply => {
+                    let mut new = arrive(settings, old, f, entry.received_at);
+                    new.key = f.object.clone();
+                    (Some(new), step)
+                }
+                other => (None, other),
+            }
+        })
+        .await?;
+    Ok(match outcome {
+        TransitionOutcome::NotFound => return Err(ApplyError::UnknownUpload),
+        TransitionOutcome::Applied(rec, _) => Applied::New(rec),
+        TransitionOutcome::Unchanged(rec, Step::Duplicate) => Applied::Duplicate(rec),
+        TransitionOutcome::Unchanged(rec, Step::Conflict) => {
+            return Err(ApplyError::Conflict(Box::new(rec)));
+        }
+        TransitionOutcome::Unchanged(_, Step::Mismatch(what)) => {
+            return Err(ApplyError::Mismatch(what));
+        }
+        TransitionOutcome::Unchanged(rec, Step::Apply) => Applied::Duplicate(rec),
     })
 }
 
@@ -172,7 +201,7 @@ async fn arrive_under_grant(
     match store.create_record(&rec).await {
         Ok(()) => Ok(Applied::New(rec)),
         // Another delivery created it between our read and our write.
-        Err(StoreError::Corrupt(_)) => match store.get_record(&id).await? {
+        Err(StoreError::AlreadyExists(_)) => match store.get_record(&id).await? {
             Some(existing) => Ok(Applied::Duplicate(existing)),
             None => Err(ApplyError::UnknownUpload),
         },
@@ -198,7 +227,7 @@ fn arrive(
     new.content_md5 = f.content_md5.clone().or(old.content_md5.clone());
     new.image_info = f.image_info.clone().or(old.image_info.clone());
     for (k, v) in &f.vars {
-        if !crate::rights::RESERVED_VARS.contains(&k.as_str()) {
+        if !crate::domain::RESERVED_VARS.contains(&k.as_str()) {
             new.vars.insert(k.clone(), v.clone());
         }
     }

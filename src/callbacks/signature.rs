@@ -6,8 +6,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
-use rsa::pkcs1::DecodeRsaPublicKey;
-use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use std::borrow::Cow;
 
@@ -21,10 +19,7 @@ C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
 ";
 
 /// The key URL prefixes OSS uses; the default allow-list.
-pub const OSS_KEY_URL_PREFIXES: [&str; 2] = [
-    "http://gosspublic.alicdn.com/",
-    "https://gosspublic.alicdn.com/",
-];
+pub use crate::config::DEFAULT_KEY_URL_PREFIXES as OSS_KEY_URL_PREFIXES;
 
 /// The PEM pinned in the binary for an OSS key URL, if any.
 pub fn pinned_oss_key_pem(url: &str) -> Option<&'static str> {
@@ -50,9 +45,7 @@ pub enum KeyUrlError {
     NotAllowed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not an RSA public key in PEM form: {0}")]
-pub struct KeyParseError(String);
+pub use crate::config::{KeyParseError, parse_public_key};
 
 /// The bytes OSS signs. The path is percent-decoded (as bytes: it need not be UTF-8); the
 /// query is taken raw, and only when the request target has a `?`.
@@ -86,15 +79,6 @@ pub fn verify(
     let digest = Md5::digest(string_to_sign(request_target, body));
     key.verify(Pkcs1v15Sign::new::<Md5>(), &digest, &sig)
         .map_err(|_| SignatureError::Mismatch)
-}
-
-/// Accepts `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo, what OSS serves) and
-/// `BEGIN RSA PUBLIC KEY` (PKCS#1). 512-bit keys are accepted: OSS's current key is one.
-pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, KeyParseError> {
-    let pem = pem.trim();
-    RsaPublicKey::from_public_key_pem(pem)
-        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
-        .map_err(|e| KeyParseError(e.to_string()))
 }
 
 /// Decodes `x-oss-pub-key-url` and checks it against the allow-list before anything is

@@ -170,6 +170,41 @@ pub struct AuthSettings {
     pub api_keys: Vec<ApiKeySettings>,
 }
 
+/// Record fields a deployment may add to the callback answer (`callbacks.response_fields`).
+pub const RESPONSE_FIELDS: &[&str] = &[
+    "profile",
+    "kind",
+    "bucket",
+    "crc64",
+    "content_md5",
+    "image_info",
+    "vars",
+    "grant_id",
+    "completed_at",
+    "created_at",
+];
+
+/// Where OSS publishes the keys it signs callbacks with (`callbacks.key_url_prefixes`).
+pub const DEFAULT_KEY_URL_PREFIXES: [&str; 2] = [
+    "http://gosspublic.alicdn.com/",
+    "https://gosspublic.alicdn.com/",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an RSA public key in PEM form: {0}")]
+pub struct KeyParseError(String);
+
+/// Accepts `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo, what OSS serves) and
+/// `BEGIN RSA PUBLIC KEY` (PKCS#1). 512-bit keys are accepted: OSS's current key is one.
+pub fn parse_public_key(pem: &str) -> Result<rsa::RsaPublicKey, KeyParseError> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::pkcs8::DecodePublicKey;
+    let pem = pem.trim();
+    rsa::RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|e| KeyParseError(e.to_string()))
+}
+
 pub struct PinnedKey {
     pub url: String,
     pub pem: String,
@@ -361,18 +396,14 @@ impl Settings {
                 })?,
                 _ => return Err(ConfigError::new(&key, "set exactly one of pem or pem_file")),
             };
-            crate::callbacks::signature::parse_public_key(&pem)
-                .map_err(|e| ConfigError::new(&key, e.to_string()))?;
+            parse_public_key(&pem).map_err(|e| ConfigError::new(&key, e.to_string()))?;
             pinned_keys.push(PinnedKey { url: k.url, pem });
         }
         for f in &c.response_fields {
-            if !crate::callbacks::receiver::RESPONSE_FIELDS.contains(&f.as_str()) {
+            if !RESPONSE_FIELDS.contains(&f.as_str()) {
                 return Err(ConfigError::new(
                     "callbacks.response_fields",
-                    format!(
-                        "'{f}' is not one of: {}",
-                        crate::callbacks::receiver::RESPONSE_FIELDS.join(", ")
-                    ),
+                    format!("'{f}' is not one of: {}", RESPONSE_FIELDS.join(", ")),
                 ));
             }
         }
@@ -488,36 +519,6 @@ impl Settings {
             match raw.demo.user.as_deref().map(UserId::parse) {
                 Some(Ok(_)) => {}
                 _ => return Err(ConfigError::new("demo.user", "required when demo.enabled")),
-            }
-        }
-
-        // The callback parameter depends only on config (plus at most 8 client variables):
-        // refuse at start a setup whose worst case exceeds what OSS accepts.
-        for (name, p) in &profiles {
-            if p.callback {
-                let worst_vars: Vec<String> = ["upload_id", "grant_id", "ticket"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .chain((0..8).map(|i| format!("{i}{}", "v".repeat(31))))
-                    .collect();
-                let spec = crate::providers::oss::callback_params::CallbackSpec {
-                    url: callbacks.url.as_str(),
-                    host: callbacks.callback_host.as_deref(),
-                    sni: callbacks.callback_sni,
-                    body_type: p.callback_body_type,
-                    image_info: true,
-                    var_names: &worst_vars,
-                };
-                let len = crate::providers::oss::callback_params::encode_callback(&spec).len();
-                let max = crate::providers::oss::callback_params::MAX_PARAM_BYTES;
-                if len > max {
-                    return Err(ConfigError::new(
-                        &format!("profiles.{name}.callback"),
-                        format!(
-                            "the callback parameter could reach {len} bytes, over storage's {max}; shorten callbacks.public_url or callback_host"
-                        ),
-                    ));
-                }
             }
         }
 
@@ -817,4 +818,4 @@ fn validate_bucket(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,6 +9,9 @@ use std::time::Duration;
 /// Five GiB: the single-PUT limit of OSS and S3. Larger uploads must be multipart.
 pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// 48.8 TiB: OSS's object size limit (10,000 parts of 5 GiB).
+/// Where `POST /v1/uploads` switches to multipart unless a profile says otherwise: above it
+/// a failed transfer costs too much to start over (the OSS SDKs advise multipart from 100 MB).
+pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
 pub const MAX_OBJECT_BYTES: u64 = 10_000 * MAX_SINGLE_PUT_BYTES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,8 @@ pub struct Profile {
     /// PostObject forms may let the client pick the name under its prefix (`starts-with`).
     pub client_chosen_name: bool,
     pub part_size: Option<u64>,
+    /// `POST /v1/uploads` answers with a multipart upload from this size on.
+    pub multipart_threshold: u64,
 }
 
 impl std::fmt::Debug for BucketSettings {
@@ -150,6 +155,15 @@ pub(super) fn validate(
             "must not exceed 5 GiB",
         ));
     }
+    let multipart_threshold = p
+        .multipart_threshold_bytes
+        .unwrap_or(DEFAULT_MULTIPART_THRESHOLD);
+    if multipart_threshold == 0 || multipart_threshold > MAX_SINGLE_PUT_BYTES {
+        return Err(ConfigError::new(
+            &key("multipart_threshold_bytes"),
+            "must be between 1 and 5 GiB (a single PUT takes at most 5 GiB)",
+        ));
+    }
     Ok(Profile {
         name: name.to_string(),
         bucket,
@@ -163,5 +177,6 @@ pub(super) fn validate(
         kinds,
         client_chosen_name: p.client_chosen_name,
         part_size: p.part_size_bytes,
+        multipart_threshold,
     })
 }

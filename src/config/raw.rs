@@ -225,8 +225,8 @@ impl Default for CallbacksSection {
             callback_host: None,
             callback_sni: false,
             key_url_prefixes: vec![
-                "http://gosspublic.alicdn.com/".into(),
-                "https://gosspublic.alicdn.com/".into(),
+                super::DEFAULT_KEY_URL_PREFIXES[0].into(),
+                super::DEFAULT_KEY_URL_PREFIXES[1].into(),
             ],
             pinned_keys: vec![],
             key_fetch_timeout_ms: 2000,
@@ -374,6 +374,9 @@ pub struct ProfileSection {
     pub client_chosen_name: bool,
     #[serde(default)]
     pub part_size_bytes: Option<u64>,
+    /// `POST /v1/uploads`: files of at least this many bytes go multipart.
+    #[serde(default)]
+    pub multipart_threshold_bytes: Option<u64>,
 }
 
 fn one() -> u64 {

@@ -1,6 +1,6 @@
 use super::*;
 
-const MINIMAL: &str = r#"
+pub(crate) const MINIMAL: &str = r#"
 [auth]
 [[auth.api_keys]]
 name = "k"
@@ -143,19 +143,6 @@ fn secrets_never_show_in_debug_output() {
     let dbg = format!("{:?}", s.profile("avatars").unwrap());
     assert!(!dbg.contains("FakeAccessKeySecret"), "{dbg}");
     assert!(!format!("{:?}", s.ticket_secret).contains("0123456789abcdef0123"));
-}
-
-#[test]
-fn a_callback_that_could_exceed_the_oss_limit_is_refused_at_load() {
-    let long = format!("https://gw.example.com/{}", "p".repeat(4000));
-    let e = err(&format!(
-        "{MINIMAL}\n[callbacks]\npublic_url = \"{long}\"\n"
-    ));
-    assert!(
-        e.starts_with("config error: profiles.avatars.callback:")
-            && e.contains("over storage's 5120"),
-        "{e}"
-    );
 }
 
 #[test]

@@ -1,12 +1,20 @@
-//! Validated types at the edge: nothing unchecked from a client gets past these.
+//! Validated types at the edge (nothing unchecked from a client gets past these) and the
+//! rules that are neither HTTP nor vendor: tickets, callback variables, the part plan.
 
+mod callback_vars;
 mod content_type;
 mod filename;
 mod key_template;
 mod object_key;
+pub mod part_plan;
+pub mod ticket;
 mod upload;
 mod user;
 
+pub use callback_vars::{
+    CallbackVars, ClientVars, MAX_CLIENT_VARS, MAX_VAR_NAME, MAX_VAR_VALUE, RESERVED_VARS,
+    VarsError,
+};
 pub use content_type::{ContentType, ContentTypeError, ContentTypePattern};
 pub use filename::{Filename, FilenameError, MAX_FILENAME_BYTES};
 pub use key_template::{KeyTemplate, RenderContext, RenderError, TemplateError};

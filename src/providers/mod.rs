@@ -1,290 +1,33 @@
 //! Storage providers. Each vendor module turns a provider-neutral request ("let this user put
-//! this object") into that vendor's signed URL, form or temporary credentials. Signers are
-//! pure functions with the clock passed in; the [`Provider`] trait is what routes see.
+//! this object") into that vendor's signed URL, form or temporary credentials, and classifies
+//! its own upstream errors. Signers are pure functions with the clock passed in; the
+//! [`Provider`] trait and its small optional capabilities are what the services see.
 
+mod capabilities;
 pub mod encoding;
+mod error;
 pub mod oss;
+mod types;
 
-use crate::config::{BucketSettings, ProviderKind, Settings};
-use futures_util::future::BoxFuture;
+pub use capabilities::{CredentialIssuer, FormSigner, MultipartApi, Provider};
+pub use error::UpstreamError;
+pub use types::*;
+
+use crate::config::{ConfigError, ProviderKind, Settings};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use time::OffsetDateTime;
-
-/// What a signed URL lets the client do.
-#[derive(Debug, Clone)]
-pub enum ObjectOp {
-    Put,
-    /// HeadObject, which the gateway itself sends to check an upload.
-    Head,
-    /// Append at `position` (OSS AppendObject).
-    Append {
-        position: u64,
-    },
-    UploadPart {
-        upload_id: String,
-        part_number: u32,
-    },
-}
-
-/// The callback to carry: custom variables (names without `x:`), already including the
-/// upload id and ticket.
-#[derive(Debug, Clone)]
-pub struct CallbackRequest {
-    pub body_type: crate::config::CallbackBodyType,
-    pub image_info: bool,
-    pub vars: Vec<(String, String)>,
-}
-
-/// Temporary credentials to sign with instead of the bucket's own keys.
-pub struct SigningCredentials<'a> {
-    pub access_key_id: &'a str,
-    pub access_key_secret: &'a str,
-    pub security_token: Option<&'a str>,
-}
-
-pub struct UrlRequest<'a> {
-    pub op: ObjectOp,
-    pub key: &'a str,
-    pub content_type: Option<&'a str>,
-    pub content_md5: Option<&'a str>,
-    /// When set, the URL only works for a body of exactly this many bytes (where the
-    /// signature scheme can pin it).
-    pub content_length: Option<u64>,
-    pub callback: Option<&'a CallbackRequest>,
-    pub now: OffsetDateTime,
-    pub expires_in: u64,
-}
-
-/// A URL plus exactly the headers the client must send with it.
-/// What storage says about a stored object.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObjectMeta {
-    pub size: u64,
-    pub etag: Option<String>,
-    pub content_type: Option<String>,
-    pub crc64: Option<String>,
-}
-
-pub struct SignedUrl {
-    pub method: &'static str,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub expires_at: OffsetDateTime,
-}
-
-pub struct FormRequest<'a> {
-    pub key: &'a str,
-    /// Let the client choose any name under `key` (then a prefix).
-    pub key_is_prefix: bool,
-    pub content_type: FormContentType<'a>,
-    pub min_size: u64,
-    pub max_size: u64,
-    pub callback: Option<&'a CallbackRequest>,
-    pub credentials: Option<SigningCredentials<'a>>,
-    pub now: OffsetDateTime,
-    pub expires_in: u64,
-}
-
-pub enum FormContentType<'a> {
-    Exact(&'a str),
-    StartsWith(&'a str),
-    Any,
-}
-
-pub struct SignedForm {
-    pub url: String,
-    pub fields: Vec<(String, String)>,
-    pub expires_at: OffsetDateTime,
-}
-
-/// Temporary credentials scoped to one prefix of one bucket.
-pub struct ScopedCredentials {
-    pub access_key_id: String,
-    pub access_key_secret: secrecy::SecretString,
-    pub security_token: secrecy::SecretString,
-    pub expiration: OffsetDateTime,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("{service} did not answer in time")]
-    Timeout { service: &'static str },
-    /// Storage understood the request and refused it with one of its error codes.
-    #[error("{service} refused the request: {code} (HTTP {status})")]
-    Refused {
-        service: &'static str,
-        status: u16,
-        code: String,
-    },
-    #[error("{service} failed: {detail}")]
-    Failed {
-        service: &'static str,
-        /// Metric label: unreachable, refused, bad-response.
-        class: &'static str,
-        detail: String,
-    },
-}
-
-impl UpstreamError {
-    pub fn class(&self) -> &'static str {
-        match self {
-            UpstreamError::Timeout { .. } => "timeout",
-            UpstreamError::Failed { class, .. } => class,
-            UpstreamError::Refused { code, status, .. } => match (code.as_str(), status) {
-                ("NoSuchUpload", _) => "no-such-upload",
-                ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall", _) => "invalid-parts",
-                (_, 401 | 403) => "denied",
-                (_, 500..) => "server",
-                _ => "rejected",
-            },
-        }
-    }
-}
-
-impl From<UpstreamError> for crate::error::ApiError {
-    fn from(e: UpstreamError) -> Self {
-        match e {
-            UpstreamError::Timeout { service } => crate::error::ApiError::UpstreamTimeout(service),
-            UpstreamError::Failed {
-                service, detail, ..
-            } => crate::error::ApiError::UpstreamFailed { service, detail },
-            UpstreamError::Refused {
-                service,
-                status,
-                code,
-            } => match code.as_str() {
-                "NoSuchUpload" => crate::error::ApiError::StorageUploadGone,
-                "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" => {
-                    crate::error::ApiError::PartsRejected(code)
-                }
-                // Denied, throttled or broken upstream: the client cannot fix it.
-                _ => crate::error::ApiError::UpstreamFailed {
-                    service,
-                    detail: format!("{code} (HTTP {status})"),
-                },
-            },
-        }
-    }
-}
-
-/// Issues temporary credentials (STS).
-pub trait CredentialIssuer: Send + Sync {
-    /// `session` names the session in the cloud's audit log (no personal data).
-    fn issue<'a>(
-        &'a self,
-        prefix: &'a str,
-        session: &'a str,
-        now: OffsetDateTime,
-    ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>>;
-}
-
-/// One configured bucket at one vendor. Small optional capabilities: a vendor without
-/// HTML-form uploads or without temporary credentials answers `None`.
-pub trait Provider: Send + Sync {
-    fn kind(&self) -> &'static str;
-    fn settings(&self) -> &BucketSettings;
-    /// Endpoint and region as a client SDK wants them.
-    fn endpoint(&self) -> String;
-    fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl;
-    /// The object's URL, unsigned (where it lives, for answers such as Uppy's `location`).
-    fn object_url(&self, key: &str) -> String;
-    /// The encoded callback parameters, for clients that attach them themselves (STS).
-    fn callback_params(&self, _cb: &CallbackRequest) -> Option<Vec<(String, String)>> {
-        None
-    }
-    fn supports_append(&self) -> bool {
-        false
-    }
-    fn forms(&self) -> Option<&dyn FormSigner> {
-        None
-    }
-    fn credentials(&self) -> Option<&dyn CredentialIssuer> {
-        None
-    }
-    /// The multipart upload API, where the vendor has one.
-    fn multipart(&self) -> Option<&dyn MultipartApi> {
-        None
-    }
-    /// HeadObject with the gateway's own credentials; `None` when there is no such object.
-    fn head_object<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ObjectMeta>, UpstreamError>>;
-}
-
-/// One uploaded part, as storage lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartInfo {
-    pub part_number: u32,
-    /// Without quotes.
-    pub etag: String,
-    pub size: u64,
-    pub last_modified: String,
-}
-
-/// One in-progress multipart upload, as storage lists it.
-#[derive(Debug, Clone)]
-pub struct InProgress {
-    pub key: String,
-    pub storage_upload_id: String,
-    pub initiated: Option<OffsetDateTime>,
-}
-
-/// A page of [`MultipartApi::list_uploads`] and where the next starts.
-pub struct InProgressPage {
-    pub uploads: Vec<InProgress>,
-    pub next: Option<(String, String)>,
-}
-
-/// Signed control calls for multipart uploads, made with the gateway's own credentials.
-pub trait MultipartApi: Send + Sync {
-    /// Parts other than the last must be at least this large.
-    fn min_part_size(&self) -> u64;
-    fn max_part_size(&self) -> u64;
-    fn initiate<'a>(
-        &'a self,
-        key: &'a str,
-        content_type: &'a str,
-    ) -> BoxFuture<'a, Result<String, UpstreamError>>;
-    /// Every uploaded part, following pagination to the end.
-    fn list_parts<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<PartInfo>, UpstreamError>>;
-    /// CompleteMultipartUpload. `Ok` means the object exists; it carries the callback
-    /// server's JSON when storage relayed one (none without a callback, or when it failed:
-    /// OSS's 203 CallbackFailed), and the record is then settled by the caller.
-    fn complete<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-        parts: &'a [(u32, String)],
-        callback: Option<&'a CallbackRequest>,
-    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, UpstreamError>>;
-    fn abort<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-    ) -> BoxFuture<'a, Result<(), UpstreamError>>;
-    fn list_uploads<'a>(
-        &'a self,
-        prefix: &'a str,
-        after: Option<(&'a str, &'a str)>,
-    ) -> BoxFuture<'a, Result<InProgressPage, UpstreamError>>;
-}
-
-pub trait FormSigner: Send + Sync {
-    fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm;
-}
 
 /// Every configured bucket's provider, by bucket config name.
 #[derive(Clone, Default)]
 pub struct Providers(BTreeMap<String, Arc<dyn Provider>>);
 
 impl Providers {
-    pub fn from_settings(settings: &Settings, http: &reqwest::Client) -> Providers {
+    /// Builds every bucket's adapter; each checks the settings only it understands (such as
+    /// OSS's limit on the size of callback parameters), so `check-config` runs this too.
+    pub fn from_settings(
+        settings: &Settings,
+        http: &reqwest::Client,
+    ) -> Result<Providers, ConfigError> {
         let mut map: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
         for (name, b) in &settings.buckets {
             let p: Arc<dyn Provider> = match b.provider {
@@ -296,10 +39,61 @@ impl Providers {
             };
             map.insert(name.clone(), p);
         }
-        Providers(map)
+        let providers = Providers(map);
+        for (name, p) in &settings.profiles {
+            if p.callback
+                && let Some(provider) = providers.get(&p.bucket.name)
+            {
+                provider
+                    .check_callback_setup(p.callback_body_type)
+                    .map_err(|e| ConfigError::new(&format!("profiles.{name}.callback"), e))?;
+            }
+        }
+        Ok(providers)
+    }
+
+    /// The checks [`Providers::from_settings`] makes, without keeping anything (`check-config`).
+    pub fn check(settings: &Settings) -> Result<(), ConfigError> {
+        let http = crate::http_client::builder()
+            .build()
+            .map_err(|e| ConfigError::new("", format!("http client: {e}")))?;
+        Providers::from_settings(settings, &http).map(|_| ())
     }
 
     pub fn get(&self, bucket_name: &str) -> Option<&Arc<dyn Provider>> {
         self.0.get(bucket_name)
+    }
+
+    /// The vendors some bucket uses (routes only vendors in use are mounted).
+    pub fn kinds(&self) -> std::collections::BTreeSet<&'static str> {
+        self.0.values().map(|p| p.kind()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::MINIMAL;
+
+    /// Settings that load, but that a provider refuses (the message is a config error).
+    fn err(text: &str) -> String {
+        let settings = Settings::from_toml(text).expect("loads");
+        match Providers::check(&settings) {
+            Ok(()) => panic!("config unexpectedly valid"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_callback_that_could_exceed_the_oss_limit_is_refused_at_load() {
+        let long = format!("https://gw.example.com/{}", "p".repeat(4000));
+        let e = err(&format!(
+            "{MINIMAL}\n[callbacks]\npublic_url = \"{long}\"\n"
+        ));
+        assert!(
+            e.starts_with("config error: profiles.avatars.callback:")
+                && e.contains("over storage's 5120"),
+            "{e}"
+        );
     }
 }

@@ -3,30 +3,23 @@
 //! produced. Mounted only when `demo.enabled`, which config validation allows only on a
 //! loopback listener: every demo request acts as `demo.user` without a login.
 
-use super::rights::{FormAsk, issue_form};
-use crate::auth::{AuthMethod, AuthUser};
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::uploads::PutObject;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 const PAGE: &str = include_str!("demo.html");
 
-fn demo_user(state: &AppState) -> Result<AuthUser, ApiError> {
-    let user = state
+fn demo_user(state: &AppState) -> Result<UserId, ApiError> {
+    state
         .settings
         .demo
         .user
         .as_deref()
         .and_then(|u| UserId::parse(u).ok())
-        .ok_or_else(|| ApiError::internal("demo.user is not set"))?;
-    Ok(AuthUser {
-        user,
-        method: AuthMethod::ApiKey {
-            name: "demo".into(),
-        },
-    })
+        .ok_or_else(|| ApiError::internal("demo.user is not set"))
 }
 
 pub async fn page() -> HttpResponse {
@@ -50,19 +43,15 @@ pub async fn form(
     body: web::Json<DemoFormBody>,
 ) -> Result<HttpResponse, ApiError> {
     let who = demo_user(&state)?;
-    let profile = state.settings.demo.profile.clone().unwrap_or_default();
-    let issued = issue_form(
-        &state,
-        &who,
-        FormAsk {
-            profile: &profile,
-            filename: &body.filename,
-            content_type: &body.content_type,
-            size: Some(body.size),
-            vars: None,
-        },
-    )
-    .await?;
+    let b = body.into_inner();
+    let ask = PutObject {
+        profile: state.settings.demo.profile.clone().unwrap_or_default(),
+        filename: b.filename,
+        content_type: b.content_type,
+        size: Some(b.size),
+        ..PutObject::default()
+    };
+    let issued = state.uploads.form(&who, &ask).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "upload_id": issued.record.id,
         "url": issued.form.url,
@@ -76,5 +65,5 @@ pub async fn upload(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = demo_user(&state)?;
-    Ok(HttpResponse::Ok().json(super::uploads::load_own(&state, &who, &id).await?))
+    Ok(HttpResponse::Ok().json(state.uploads.load_own(&who, &id).await?))
 }

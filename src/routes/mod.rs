@@ -2,12 +2,14 @@
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
 mod callbacks;
+mod create;
+mod credentials;
 mod demo;
 mod health;
 mod meta;
 mod multipart;
 mod rights;
-pub(crate) mod uploads;
+mod uploads;
 mod uppy;
 
 use crate::error::ApiError;
@@ -102,8 +104,11 @@ pub fn router(state: &AppState) -> Router {
     r.post("/v1/uploads/presign", rights::presign);
     r.post("/v1/uploads/append", rights::append);
     r.post("/v1/uploads/form", rights::form);
-    r.post("/v1/credentials", rights::credentials);
-    r.get("/v1/credentials/oss-sdk", rights::oss_sdk);
+    r.post("/v1/credentials", credentials::credentials);
+    if state.uploads.providers().kinds().contains("oss") {
+        r.get("/v1/credentials/oss-sdk", credentials::oss_sdk);
+    }
+    r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);
     r.get("/v1/uploads/{id}", uploads::get);
     r.post("/v1/uploads/{id}/confirm", uploads::confirm);
@@ -127,7 +132,6 @@ pub fn router(state: &AppState) -> Router {
         let p = &uppy.prefix;
         r.get(&format!("{p}/params"), uppy::params);
         r.post(&format!("{p}/multipart"), uppy::create);
-        // `batch` before `{partNumber}`: the first matching path wins.
         // Literal segments before `{partNumber}`: the first matching path wins.
         r.get(
             &format!("{p}/multipart/{{uploadId}}/batch"),

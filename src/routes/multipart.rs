@@ -1,10 +1,12 @@
-//! `/v1/multipart`: the native multipart routes. The work is in [`crate::multipart`].
+//! `/v1/multipart`: the native multipart routes. The work is in
+//! [`crate::uploads::multipart`].
 
 use crate::auth::AuthUser;
 use crate::domain::UploadRecord;
 use crate::error::ApiError;
-use crate::multipart::{self, StartAsk};
 use crate::state::AppState;
+use crate::uploads::PutObject;
+use crate::uploads::multipart::SignedPart;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,19 +42,18 @@ pub async fn start(
     body: web::Json<StartBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let rec = multipart::start(
-        &state,
-        &who,
-        StartAsk {
-            profile: &b.profile,
-            filename: &b.filename,
-            content_type: &b.content_type,
-            size: Some(b.size),
-            part_size: b.part_size,
-            vars: b.vars,
-        },
-    )
-    .await?;
+    let ask = PutObject {
+        profile: b.profile,
+        filename: b.filename,
+        content_type: b.content_type,
+        size: Some(b.size),
+        content_md5: None,
+        vars: b.vars,
+    };
+    let rec = state
+        .uploads
+        .start_multipart(&who.user, &ask, b.part_size)
+        .await?;
     Ok(HttpResponse::Created().json(Started {
         upload_id: rec.id.as_str().to_string(),
         storage_upload_id: rec.storage_upload_id.clone().unwrap_or_default(),
@@ -71,7 +72,7 @@ pub struct PartsBody {
 }
 
 #[derive(Serialize)]
-struct SignedPartAnswer {
+pub(super) struct SignedPartAnswer {
     part_number: u32,
     method: &'static str,
     url: String,
@@ -80,15 +81,8 @@ struct SignedPartAnswer {
     expires_at: OffsetDateTime,
 }
 
-pub async fn sign_parts(
-    state: web::Data<AppState>,
-    who: AuthUser,
-    id: web::Path<String>,
-    body: web::Json<PartsBody>,
-) -> Result<HttpResponse, ApiError> {
-    let rec = multipart::load(&state, &who, &id).await?;
-    let signed = multipart::sign_parts(&state, &rec, &body.part_numbers, true).await?;
-    let parts: Vec<SignedPartAnswer> = signed
+pub(super) fn part_answers(signed: Vec<SignedPart>) -> Vec<SignedPartAnswer> {
+    signed
         .into_iter()
         .map(|p| SignedPartAnswer {
             part_number: p.part_number,
@@ -97,8 +91,18 @@ pub async fn sign_parts(
             headers: p.signed.headers.into_iter().collect(),
             expires_at: p.signed.expires_at,
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "parts": parts })))
+        .collect()
+}
+
+pub async fn sign_parts(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<PartsBody>,
+) -> Result<HttpResponse, ApiError> {
+    let rec = state.uploads.load_multipart(&who.user, &id).await?;
+    let signed = state.uploads.sign_parts(&rec, &body.part_numbers, true)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "parts": part_answers(signed) })))
 }
 
 #[derive(Serialize)]
@@ -114,8 +118,10 @@ pub async fn list_parts(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rec = multipart::load(&state, &who, &id).await?;
-    let parts: Vec<PartAnswer> = multipart::list_parts(&state, &rec)
+    let rec = state.uploads.load_multipart(&who.user, &id).await?;
+    let parts: Vec<PartAnswer> = state
+        .uploads
+        .list_parts(&rec)
         .await?
         .into_iter()
         .map(|p| PartAnswer {
@@ -169,13 +175,13 @@ pub async fn complete(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::InvalidJson(format!("invalid JSON body: {e}")))?
     };
-    let rec = multipart::load(&state, &who, &id).await?;
+    let rec = state.uploads.load_multipart(&who.user, &id).await?;
     let parts: Vec<(u32, String)> = body
         .parts
         .into_iter()
         .map(|p| (p.part_number, p.etag))
         .collect();
-    let done = multipart::complete(&state, &rec, Some(parts)).await?;
+    let done = state.uploads.complete_multipart(&rec, Some(parts)).await?;
     Ok(HttpResponse::Ok().json(CompleteAnswer {
         record: done.record,
         callback: done.callback_answer,
@@ -187,11 +193,11 @@ pub async fn abort(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rec = multipart::load(&state, &who, &id).await?;
-    Ok(HttpResponse::Ok().json(multipart::abort(&state, &rec).await?))
+    let rec = state.uploads.load_multipart(&who.user, &id).await?;
+    Ok(HttpResponse::Ok().json(state.uploads.abort_multipart(&rec).await?))
 }
 
 pub async fn list(state: web::Data<AppState>, who: AuthUser) -> Result<HttpResponse, ApiError> {
-    let items = multipart::in_progress(&state, &who).await?;
+    let items = state.uploads.multipart_in_progress(&who.user).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }

@@ -10,27 +10,12 @@ use serde::{Deserialize, Serialize};
 
 const MAX_LIMIT: usize = 100;
 
-/// Loads a record the caller owns. Malformed ids, missing records and other users' records
-/// all answer the same 404, so ids cannot be probed.
-pub async fn load_own(
-    state: &AppState,
-    who: &AuthUser,
-    id: &str,
-) -> Result<UploadRecord, ApiError> {
-    let not_found = || ApiError::NotFound("upload not found".into());
-    let id = UploadId::parse(id).map_err(|_| not_found())?;
-    match state.store.get_record(&id).await? {
-        Some(rec) if rec.user == who.user => Ok(rec),
-        _ => Err(not_found()),
-    }
-}
-
 pub async fn get(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(load_own(&state, &who, &id).await?))
+    Ok(HttpResponse::Ok().json(state.uploads.load_own(&who.user, &id).await?))
 }
 
 /// The client's "my upload finished" when its callback failed (OSS answered 203): the
@@ -40,15 +25,7 @@ pub async fn confirm(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::callbacks::reconcile::{self, Outcome};
-    let rec = load_own(&state, &who, &id).await?;
-    match reconcile::check(&state, &rec, "confirm").await? {
-        (Outcome::Missing, _) => Err(ApiError::ObjectMissing),
-        (Outcome::Rejected, r) => Err(ApiError::UploadRejected(
-            r.failure.unwrap_or_else(|| "rules broken".into()),
-        )),
-        (_, r) => Ok(HttpResponse::Ok().json(r)),
-    }
+    Ok(HttpResponse::Ok().json(state.uploads.confirm(&who.user, &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -92,8 +69,8 @@ pub async fn list(
         })
         .transpose()?;
     let page = state
-        .store
-        .list_records(
+        .uploads
+        .list(
             &who.user,
             &ListQuery {
                 status,

@@ -5,12 +5,11 @@
 //! the caller must own, and a `key` that is not that record's key is refused like an unknown
 //! upload. Uppy's `uploadId` is the gateway's upload id, not storage's.
 
-use super::rights::{FormAsk, issue_form};
 use crate::auth::AuthUser;
 use crate::domain::UploadRecord;
 use crate::error::ApiError;
-use crate::multipart::{self, StartAsk};
 use crate::state::AppState;
+use crate::uploads::PutObject;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -50,24 +49,20 @@ pub async fn params(
     q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let meta = query_metadata(&q);
-    let issued = issue_form(
-        &state,
-        &who,
-        FormAsk {
-            profile: profile(&state, meta.get("profile").map(String::as_str))?,
-            filename: required(&q, "filename")?,
-            content_type: required(&q, "type")?,
-            size: q
-                .get("size")
-                .map(|s| {
-                    s.parse()
-                        .map_err(|_| ApiError::InvalidQuery("size: must be a number".into()))
-                })
-                .transpose()?,
-            vars: None,
-        },
-    )
-    .await?;
+    let ask = PutObject {
+        profile: profile(&state, meta.get("profile").map(String::as_str))?.to_string(),
+        filename: required(&q, "filename")?.to_string(),
+        content_type: required(&q, "type")?.to_string(),
+        size: q
+            .get("size")
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| ApiError::InvalidQuery("size: must be a number".into()))
+            })
+            .transpose()?,
+        ..PutObject::default()
+    };
+    let issued = state.uploads.form(&who.user, &ask).await?;
     let mut fields: BTreeMap<String, String> = issued.form.fields.into_iter().collect();
     if issued.key_is_prefix {
         // Uppy sends the form as given; the name under the prefix is the gateway's choice.
@@ -99,20 +94,14 @@ pub async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let asked = body.metadata.get("profile").and_then(|v| v.as_str());
-    let size = body.metadata.get("size").and_then(|v| v.as_u64());
-    let rec = multipart::start(
-        &state,
-        &who,
-        StartAsk {
-            profile: profile(&state, asked)?,
-            filename: &body.filename,
-            content_type: &body.content_type,
-            size,
-            part_size: None,
-            vars: None,
-        },
-    )
-    .await?;
+    let ask = PutObject {
+        profile: profile(&state, asked)?.to_string(),
+        filename: body.filename.clone(),
+        content_type: body.content_type.clone(),
+        size: body.metadata.get("size").and_then(|v| v.as_u64()),
+        ..PutObject::default()
+    };
+    let rec = state.uploads.start_multipart(&who.user, &ask, None).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "key": rec.key,
         "uploadId": rec.id,
@@ -138,7 +127,7 @@ async fn load(
         .key
         .as_deref()
         .ok_or_else(|| ApiError::InvalidQuery("key: required".into()))?;
-    let rec = multipart::load(state, who, id).await?;
+    let rec = state.uploads.load_multipart(&who.user, id).await?;
     if rec.key != key {
         return Err(ApiError::NotFound("upload not found".into()));
     }
@@ -153,7 +142,9 @@ pub async fn list_parts(
     q: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let rec = load(&state, &who, &id, &q).await?;
-    let parts: Vec<_> = multipart::list_parts(&state, &rec)
+    let parts: Vec<_> = state
+        .uploads
+        .list_parts(&rec)
         .await?
         .into_iter()
         .map(|p| {
@@ -181,7 +172,7 @@ pub async fn sign_part(
         .map_err(|_| ApiError::InvalidPath("partNumber must be a number from 1 to 10000".into()))?;
     let rec = load(&state, &who, &id, &q).await?;
     // Uppy chooses its own part sizes, so the URLs are not pinned to the gateway's plan.
-    let mut signed = multipart::sign_parts(&state, &rec, &[number], false).await?;
+    let mut signed = state.uploads.sign_parts(&rec, &[number], false)?;
     let p = signed.remove(0);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "url": p.signed.url,
@@ -210,7 +201,7 @@ pub async fn sign_batch(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let signed = multipart::sign_parts(&state, &rec, &numbers, false).await?;
+    let signed = state.uploads.sign_parts(&rec, &numbers, false)?;
     let mut urls = BTreeMap::new();
     let mut headers = BTreeMap::new();
     for p in signed {
@@ -259,10 +250,8 @@ pub async fn complete(
             "parts: list the uploaded parts".into(),
         ));
     }
-    let done = multipart::complete(&state, &rec, Some(parts)).await?;
-    let profile = state.profile(&done.record.profile)?;
-    let provider = crate::rights::provider_for(&state, profile)?;
-    let location = provider.object_url(&done.record.key);
+    let done = state.uploads.complete_multipart(&rec, Some(parts)).await?;
+    let location = state.uploads.object_url(&done.record)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "location": location,
         "key": done.record.key,
@@ -282,6 +271,6 @@ pub async fn abort(
     q: web::Query<KeyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let rec = load(&state, &who, &id, &q).await?;
-    multipart::abort(&state, &rec).await?;
+    state.uploads.abort_multipart(&rec).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

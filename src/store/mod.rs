@@ -29,21 +29,9 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
-}
-
-impl From<StoreError> for crate::error::ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Timeout(_) => crate::error::ApiError::StoreUnavailable,
-            StoreError::Redis(ref r)
-                if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() =>
-            {
-                tracing::warn!(error = %e, "redis unavailable");
-                crate::error::ApiError::StoreUnavailable
-            }
-            other => crate::error::ApiError::internal(other),
-        }
-    }
+    /// A record with this id exists already (creation is never an overwrite).
+    #[error("record {0} already exists")]
+    AlreadyExists(String),
 }
 
 #[derive(Clone)]

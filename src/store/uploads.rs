@@ -68,10 +68,7 @@ impl Store {
                 .await?
                 .is_some();
             if !created {
-                return Err(StoreError::Corrupt(format!(
-                    "record {} already exists",
-                    rec.id
-                )));
+                return Err(StoreError::AlreadyExists(rec.id.to_string()));
             }
             self.index_record(&mut c, rec).await
         })

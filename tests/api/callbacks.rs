@@ -213,10 +213,10 @@ async fn forged_rebound_and_malformed_callbacks_are_refused_and_nothing_is_recor
 
     // A valid ticket for an upload id the gateway never recorded.
     let ghost = upload_gateway::domain::UploadId::new();
-    let ticket = upload_gateway::callbacks::ticket::issue(
+    let ticket = upload_gateway::domain::ticket::issue(
         TICKET_SECRET.as_bytes(),
         "alice",
-        &upload_gateway::callbacks::ticket::TicketScope::Object {
+        &upload_gateway::domain::ticket::TicketScope::Object {
             upload_id: ghost.as_str(),
             key: &key,
         },

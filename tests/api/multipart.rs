@@ -659,7 +659,8 @@ async fn sweeper_aborts_abandoned_uploads_once_across_replicas() {
     // An orphan: initiated upstream, never recorded.
     let orphan = a
         .app_state
-        .providers
+        .uploads
+        .providers()
         .get("main")
         .unwrap()
         .multipart()
@@ -670,8 +671,8 @@ async fn sweeper_aborts_abandoned_uploads_once_across_replicas() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
     let (ra, rb) = tokio::join!(
-        upload_gateway::multipart::sweeper::run_once(&a.app_state),
-        upload_gateway::multipart::sweeper::run_once(&b.app_state)
+        a.app_state.uploads.sweep_once(),
+        b.app_state.uploads.sweep_once()
     );
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     assert!(ra.ran ^ rb.ran, "exactly one replica sweeps: {ra:?} {rb:?}");

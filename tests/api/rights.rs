@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use upload_gateway::callbacks::ticket::{self, TicketScope};
 use upload_gateway::config::raw::StsSection;
+use upload_gateway::domain::ticket::{self, TicketScope};
 
 async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> reqwest::Response {
     app.as_user(user, Method::POST, path)

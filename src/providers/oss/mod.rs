@@ -12,15 +12,16 @@ pub mod sts;
 mod vector_tests;
 
 use super::{
-    CallbackRequest, CredentialIssuer, FormContentType, FormRequest, FormSigner, ObjectMeta,
-    ObjectOp, Provider, ScopedCredentials, SignedForm, SignedUrl, SigningCredentials,
-    UpstreamError, UrlRequest,
+    CallbackRequest, CredentialIssuer, Credentials, FormContentType, FormRequest, FormSigner,
+    ObjectMeta, ObjectOp, Provider, ScopedCredentials, SignedForm, SignedUrl, UpstreamError,
+    UrlRequest,
 };
-use crate::config::{BucketSettings, CallbackSettings, SignatureVersion};
-use callback_params::CallbackSpec;
+use crate::config::{BucketSettings, CallbackBodyType, CallbackSettings, SignatureVersion};
+use crate::domain::CallbackVars;
+use callback_params::{CallbackSpec, MAX_PARAM_BYTES};
 use futures_util::future::BoxFuture;
 use location::BucketLocation;
-use presign::{Credentials, PresignInput};
+use presign::PresignInput;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,16 +58,17 @@ impl OssProvider {
             host: self.callback_host.as_deref(),
             sni: self.callback_sni,
             body_type: cb.body_type,
-            image_info: cb.image_info,
+            image_info: cb.may_be_image,
             var_names: names,
         }
     }
 
+    /// `callback` and `callback-var`, base64 as OSS takes them.
     fn encoded_callback(&self, cb: &CallbackRequest) -> (String, String) {
-        let names: Vec<String> = cb.vars.iter().map(|(k, _)| k.clone()).collect();
+        let names = var_names(cb);
         (
             callback_params::encode_callback(&self.spec(cb, &names)),
-            callback_params::encode_vars(&cb.vars),
+            callback_params::encode_vars(cb.vars.pairs()),
         )
     }
 
@@ -79,21 +81,13 @@ impl OssProvider {
     }
 }
 
-fn to_creds<'a>(c: &'a SigningCredentials<'a>) -> Credentials<'a> {
-    Credentials {
-        access_key_id: c.access_key_id,
-        access_key_secret: c.access_key_secret,
-        security_token: c.security_token,
-    }
+fn var_names(cb: &CallbackRequest) -> Vec<String> {
+    cb.vars.pairs().iter().map(|(k, _)| k.clone()).collect()
 }
 
 impl Provider for OssProvider {
     fn kind(&self) -> &'static str {
         "oss"
-    }
-
-    fn settings(&self) -> &BucketSettings {
-        &self.bucket
     }
 
     fn endpoint(&self) -> String {
@@ -108,7 +102,7 @@ impl Provider for OssProvider {
         self.location.object_url(key, true)
     }
 
-    fn presign(&self, req: &UrlRequest<'_>, creds: Option<&SigningCredentials<'_>>) -> SignedUrl {
+    fn presign(&self, req: &UrlRequest<'_>, creds: Option<&Credentials<'_>>) -> SignedUrl {
         let (method, mut params): (&'static str, Vec<(String, String)>) = match &req.op {
             ObjectOp::Put => ("PUT", vec![]),
             ObjectOp::Head => ("HEAD", vec![]),
@@ -158,9 +152,7 @@ impl Provider for OssProvider {
             now: req.now,
             expires_in: req.expires_in,
         };
-        let creds = creds
-            .map(to_creds)
-            .unwrap_or_else(|| self.own_credentials());
+        let creds = creds.copied().unwrap_or_else(|| self.own_credentials());
         let signed = match self.bucket.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
             SignatureVersion::V4 => {
@@ -250,6 +242,40 @@ impl Provider for OssProvider {
         ])
     }
 
+    /// OSS rejects a `callback` or `callback-var` over 5 KB; say so before signing.
+    fn check_callback(&self, cb: &CallbackRequest) -> Result<(), String> {
+        let (callback, vars) = self.encoded_callback(cb);
+        for (name, v) in [("callback", callback), ("callback-var", vars)] {
+            if v.len() > MAX_PARAM_BYTES {
+                return Err(format!(
+                    "the {name} parameter would exceed storage's limit of {MAX_PARAM_BYTES} bytes; send fewer or shorter vars"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The callback parameter depends only on config (plus at most 8 client variables):
+    /// refuse at start a setup whose worst case exceeds what OSS accepts.
+    fn check_callback_setup(&self, body_type: CallbackBodyType) -> Result<(), String> {
+        let names = CallbackVars::worst_case_names();
+        let spec = CallbackSpec {
+            url: &self.callback_url,
+            host: self.callback_host.as_deref(),
+            sni: self.callback_sni,
+            body_type,
+            image_info: true,
+            var_names: &names,
+        };
+        let len = callback_params::encode_callback(&spec).len();
+        if len > MAX_PARAM_BYTES {
+            return Err(format!(
+                "the callback parameter could reach {len} bytes, over storage's {MAX_PARAM_BYTES}; shorten callbacks.public_url or callback_host"
+            ));
+        }
+        Ok(())
+    }
+
     fn supports_append(&self) -> bool {
         true
     }
@@ -278,12 +304,12 @@ impl FormSigner for OssProvider {
             fields.push(("Content-Type".into(), ct.into()));
         }
         if let Some(cb) = req.callback {
-            let names: Vec<String> = cb.vars.iter().map(|(k, _)| k.clone()).collect();
+            let names = var_names(cb);
             fields.push((
                 "callback".into(),
                 callback_params::encode_callback(&self.spec(cb, &names)),
             ));
-            for (k, v) in &cb.vars {
+            for (k, v) in cb.vars.pairs() {
                 fields.push((format!("x:{k}"), v.clone()));
             }
         }
@@ -305,11 +331,7 @@ impl FormSigner for OssProvider {
             fields: &fields,
             expiration,
         };
-        let creds = req
-            .credentials
-            .as_ref()
-            .map(to_creds)
-            .unwrap_or_else(|| self.own_credentials());
+        let creds = req.credentials.unwrap_or_else(|| self.own_credentials());
         let signed = post_policy::sign(
             self.bucket.signature_version,
             &self.bucket.region,

@@ -9,8 +9,10 @@ use super::callback_params;
 use super::presign::PresignInput;
 use super::{sign_v1, sign_v4};
 use crate::config::SignatureVersion;
+use crate::domain::part_plan::MAX_PARTS;
 use crate::providers::{
-    CallbackRequest, InProgress, InProgressPage, MultipartApi, PartInfo, UpstreamError,
+    CallbackRequest, Completed, InProgress, InProgressPage, MultipartApi, PartInfo, PartLimits,
+    UpstreamError,
 };
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -58,6 +60,21 @@ fn parse<T: for<'de> Deserialize<'de>>(op: &str, body: &[u8]) -> Result<T, Upstr
         .map_err(|_| failed("protocol", format!("{op}: the answer is not UTF-8")))?;
     quick_xml::de::from_str(text)
         .map_err(|e| failed("protocol", format!("{op}: unreadable XML answer: {e}")))
+}
+
+/// OSS's error codes, turned into what callers act on.
+fn classify(status: u16, code: String) -> UpstreamError {
+    match code.as_str() {
+        "NoSuchUpload" => UpstreamError::UploadGone,
+        "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" => {
+            UpstreamError::PartsRejected { code }
+        }
+        _ => UpstreamError::Refused {
+            service: SERVICE,
+            status,
+            code,
+        },
+    }
 }
 
 fn unquote(etag: &str) -> String {
@@ -122,11 +139,7 @@ impl OssProvider {
             .and_then(|t| quick_xml::de::from_str::<ErrorDoc>(t).ok())
             .map(|e| e.code)
             .unwrap_or_else(|| format!("HTTP{status}"));
-        Err(UpstreamError::Refused {
-            service: SERVICE,
-            status,
-            code,
-        })
+        Err(classify(status, code))
     }
 }
 
@@ -194,12 +207,12 @@ pub fn complete_body(parts: &[(u32, String)]) -> String {
 }
 
 impl MultipartApi for OssProvider {
-    fn min_part_size(&self) -> u64 {
-        MIN_PART_SIZE
-    }
-
-    fn max_part_size(&self) -> u64 {
-        MAX_PART_SIZE
+    fn limits(&self) -> PartLimits {
+        PartLimits {
+            min_part: MIN_PART_SIZE,
+            max_part: MAX_PART_SIZE,
+            max_parts: MAX_PARTS,
+        }
     }
 
     fn initiate<'a>(
@@ -283,18 +296,18 @@ impl MultipartApi for OssProvider {
         upload_id: &'a str,
         parts: &'a [(u32, String)],
         callback: Option<&'a CallbackRequest>,
-    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, UpstreamError>> {
+    ) -> BoxFuture<'a, Result<Completed, UpstreamError>> {
         Box::pin(async move {
             let mut headers = vec![("Content-Type".to_string(), "application/xml".to_string())];
             if let Some(cb) = callback {
-                let names: Vec<String> = cb.vars.iter().map(|(k, _)| k.clone()).collect();
+                let names = super::var_names(cb);
                 headers.push((
                     "x-oss-callback".into(),
                     callback_params::encode_callback(&self.spec(cb, &names)),
                 ));
                 headers.push((
                     "x-oss-callback-var".into(),
-                    callback_params::encode_vars(&cb.vars),
+                    callback_params::encode_vars(cb.vars.pairs()),
                 ));
             }
             let a = self
@@ -315,7 +328,9 @@ impl MultipartApi for OssProvider {
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v.starts_with("application/json"));
-            Ok(json.then(|| serde_json::from_slice(&a.body).ok()).flatten())
+            Ok(Completed {
+                relayed_answer: json.then(|| serde_json::from_slice(&a.body).ok()).flatten(),
+            })
         })
     }
 

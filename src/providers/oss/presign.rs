@@ -1,14 +1,7 @@
 //! Inputs and outputs shared by the OSS V1 and V4 presigners.
 
+pub use crate::providers::Credentials;
 use time::OffsetDateTime;
-
-/// The long-lived or temporary key pair a URL is signed with.
-#[derive(Clone, Copy)]
-pub struct Credentials<'a> {
-    pub access_key_id: &'a str,
-    pub access_key_secret: &'a str,
-    pub security_token: Option<&'a str>,
-}
 
 /// One request to presign. Header names may be given in any case.
 pub struct PresignInput<'a> {

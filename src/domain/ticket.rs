@@ -16,7 +16,9 @@ use sha2::Sha256;
 pub enum TicketScope<'a> {
     /// One upload of exactly this object key.
     Object { upload_id: &'a str, key: &'a str },
-    /// Any object under `prefix`: STS grants and forms whose client picks the name.
+    /// Objects under `prefix`: STS grants, and forms whose client picks the name (then
+    /// `grant_id` is the upload id). Which of the two a callback claims is settled by the
+    /// record's kind, which the ticket cannot change.
     Prefix { grant_id: &'a str, prefix: &'a str },
 }
 

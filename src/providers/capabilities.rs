@@ -1,0 +1,102 @@
+//! The provider trait: a small core every vendor has, plus optional capabilities (forms,
+//! temporary credentials, multipart, append) that a vendor without them answers `None` or
+//! `false` to.
+
+use super::{
+    CallbackRequest, Completed, Credentials, FormRequest, InProgressPage, ObjectMeta, PartInfo,
+    PartLimits, ScopedCredentials, SignedForm, SignedUrl, UpstreamError, UrlRequest,
+};
+use crate::config::CallbackBodyType;
+use futures_util::future::BoxFuture;
+use time::OffsetDateTime;
+
+/// One configured bucket at one vendor.
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> &'static str;
+    /// Endpoint and region as a client SDK wants them.
+    fn endpoint(&self) -> String;
+    fn presign(&self, req: &UrlRequest<'_>, creds: Option<&Credentials<'_>>) -> SignedUrl;
+    /// The object's URL, unsigned (where it lives, for answers such as Uppy's `location`).
+    fn object_url(&self, key: &str) -> String;
+    /// The encoded callback parameters, for clients that attach them themselves (STS).
+    fn callback_params(&self, _cb: &CallbackRequest) -> Option<Vec<(String, String)>> {
+        None
+    }
+    /// Whether storage accepts this callback (vendors bound its size); the message says what
+    /// to change.
+    fn check_callback(&self, _cb: &CallbackRequest) -> Result<(), String> {
+        Ok(())
+    }
+    /// Whether every callback this setup can produce fits, checked once at start-up.
+    fn check_callback_setup(&self, _body_type: CallbackBodyType) -> Result<(), String> {
+        Ok(())
+    }
+    fn supports_append(&self) -> bool {
+        false
+    }
+    fn forms(&self) -> Option<&dyn FormSigner> {
+        None
+    }
+    fn credentials(&self) -> Option<&dyn CredentialIssuer> {
+        None
+    }
+    /// The multipart upload API, where the vendor has one.
+    fn multipart(&self) -> Option<&dyn MultipartApi> {
+        None
+    }
+    /// HeadObject with the gateway's own credentials; `None` when there is no such object.
+    fn head_object<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ObjectMeta>, UpstreamError>>;
+}
+
+pub trait FormSigner: Send + Sync {
+    fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm;
+}
+
+/// Issues temporary credentials (STS).
+pub trait CredentialIssuer: Send + Sync {
+    /// `session` names the session in the cloud's audit log (no personal data).
+    fn issue<'a>(
+        &'a self,
+        prefix: &'a str,
+        session: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>>;
+}
+
+/// Signed control calls for multipart uploads, made with the gateway's own credentials.
+pub trait MultipartApi: Send + Sync {
+    fn limits(&self) -> PartLimits;
+    fn initiate<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+    ) -> BoxFuture<'a, Result<String, UpstreamError>>;
+    /// Every uploaded part, following pagination to the end.
+    fn list_parts<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<PartInfo>, UpstreamError>>;
+    /// CompleteMultipartUpload. `Ok` means the object exists; the record is settled by the
+    /// caller (through the callback, or by asking storage).
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: &'a [(u32, String)],
+        callback: Option<&'a CallbackRequest>,
+    ) -> BoxFuture<'a, Result<Completed, UpstreamError>>;
+    fn abort<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), UpstreamError>>;
+    fn list_uploads<'a>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<(&'a str, &'a str)>,
+    ) -> BoxFuture<'a, Result<InProgressPage, UpstreamError>>;
+}

@@ -1,0 +1,51 @@
+//! How a call to storage or STS failed, classified by the adapter that made it: callers
+//! match on variants, never on a vendor's error strings.
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("{service} did not answer in time")]
+    Timeout { service: &'static str },
+    /// The multipart upload no longer exists upstream (aborted, completed or expired).
+    #[error("storage no longer holds the multipart upload")]
+    UploadGone,
+    /// Storage refused the part list; `code` is the vendor's, shown to the client.
+    #[error("storage refused the part list: {code}")]
+    PartsRejected { code: String },
+    /// Storage understood the request and refused it for another reason (denied, throttled,
+    /// malformed): nothing the client can fix.
+    #[error("{service} refused the request: {code} (HTTP {status})")]
+    Refused {
+        service: &'static str,
+        status: u16,
+        code: String,
+    },
+    #[error("{service} failed: {detail}")]
+    Failed {
+        service: &'static str,
+        /// Metric label: connect, protocol, not-configured, ...
+        class: &'static str,
+        detail: String,
+    },
+}
+
+impl UpstreamError {
+    /// Metric label (`upload_gateway_upstream_errors_total{class}`).
+    pub fn class(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout { .. } => "timeout",
+            UpstreamError::UploadGone => "no-such-upload",
+            UpstreamError::PartsRejected { .. } => "invalid-parts",
+            UpstreamError::Failed { class, .. } => class,
+            UpstreamError::Refused { status, .. } => match status {
+                401 | 403 => "denied",
+                500.. => "server",
+                _ => "rejected",
+            },
+        }
+    }
+
+    /// Worth one more try for a call that is safe to repeat.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.class(), "timeout" | "server" | "connect")
+    }
+}

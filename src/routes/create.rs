@@ -1,0 +1,103 @@
+//! `POST /v1/uploads`: the route a new app should use. The gateway picks a single presigned
+//! PUT or a multipart upload by size; the answer carries everything for the first step.
+
+use super::multipart::{SignedPartAnswer, part_answers};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::uploads::PutObject;
+use crate::uploads::create::Created;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    profile: String,
+    filename: String,
+    content_type: String,
+    size: u64,
+    content_md5: Option<String>,
+    vars: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Serialize)]
+struct PutStep {
+    method: &'static str,
+    url: String,
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct MultipartStep {
+    part_size: Option<u64>,
+    part_count: Option<u32>,
+    /// URLs for the first parts; ask `POST /v1/multipart/{upload_id}/parts` for the rest.
+    parts: Vec<SignedPartAnswer>,
+}
+
+#[derive(Serialize)]
+struct CreateAnswer {
+    upload_id: String,
+    key: String,
+    bucket: String,
+    /// `single`: PUT the file to `put.url`. `multipart`: PUT each part, then complete.
+    strategy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    put: Option<PutStep>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multipart: Option<MultipartStep>,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    server_time: OffsetDateTime,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let ask = PutObject {
+        profile: b.profile,
+        filename: b.filename,
+        content_type: b.content_type,
+        size: Some(b.size),
+        content_md5: b.content_md5,
+        vars: b.vars,
+    };
+    let answer = match state.uploads.create(&who.user, &ask).await? {
+        Created::Single(issued) => CreateAnswer {
+            upload_id: issued.record.id.to_string(),
+            key: issued.record.key,
+            bucket: issued.record.bucket,
+            strategy: "single",
+            put: Some(PutStep {
+                method: issued.signed.method,
+                url: issued.signed.url,
+                headers: issued.signed.headers.into_iter().collect(),
+            }),
+            multipart: None,
+            expires_at: issued.signed.expires_at,
+            server_time: OffsetDateTime::now_utc(),
+        },
+        Created::Multipart { record, parts } => CreateAnswer {
+            upload_id: record.id.to_string(),
+            key: record.key,
+            bucket: record.bucket,
+            strategy: "multipart",
+            put: None,
+            multipart: Some(MultipartStep {
+                part_size: record.part_size,
+                part_count: record.part_count,
+                parts: part_answers(parts),
+            }),
+            expires_at: record.expires_at,
+            server_time: OffsetDateTime::now_utc(),
+        },
+    };
+    Ok(HttpResponse::Created().json(answer))
+}

@@ -1,0 +1,163 @@
+//! Uploads whose callback never came (OSS gave the client a 203, or the provider has no
+//! callbacks): the gateway asks storage itself. `confirm` does it for one upload on the
+//! client's request; the background reconciler does it for unfinished uploads past their
+//! expiry, one replica at a time. An object that is there completes the record through the
+//! same path as a callback (rules, event, idempotence); one that is not expires it.
+
+use super::Uploads;
+use crate::callbacks::Accepted;
+use crate::callbacks::binding::Binding;
+use crate::callbacks::body::CallbackFields;
+use crate::callbacks::record::{self, Applied, ApplyError};
+use crate::domain::{UploadKind, UploadRecord, UploadStatus, UserId};
+use crate::error::ApiError;
+use crate::store::TransitionOutcome;
+
+/// How many due uploads one reconciler round looks at.
+const BATCH: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    AlreadyFinal,
+    Missing,
+    Expired,
+    Rejected,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::AlreadyFinal => "already_final",
+            Outcome::Missing => "missing",
+            Outcome::Expired => "expired",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+impl Uploads {
+    /// The client's "my upload finished" when its callback failed (OSS answered 203): the
+    /// gateway checks storage and completes the record if the object is there.
+    pub async fn confirm(&self, user: &UserId, id: &str) -> Result<UploadRecord, ApiError> {
+        let rec = self.load_own(user, id).await?;
+        match self.check_storage(&rec, "confirm").await? {
+            (Outcome::Missing, _) => Err(ApiError::ObjectMissing),
+            (Outcome::Rejected, r) => Err(ApiError::UploadRejected(
+                r.failure.unwrap_or_else(|| "rules broken".into()),
+            )),
+            (_, r) => Ok(r),
+        }
+    }
+
+    /// Checks one upload in storage and completes its record if the object is there.
+    pub(super) async fn check_storage(
+        &self,
+        rec: &UploadRecord,
+        trigger: &str,
+    ) -> Result<(Outcome, UploadRecord), ApiError> {
+        let result = self.check_inner(rec).await;
+        let label = match &result {
+            Ok((o, _)) => o.label(),
+            Err(_) => "error",
+        };
+        self.metrics
+            .reconciliations_total
+            .with_label_values(&[trigger, label])
+            .inc();
+        result
+    }
+
+    async fn check_inner(&self, rec: &UploadRecord) -> Result<(Outcome, UploadRecord), ApiError> {
+        if rec.status.is_final() {
+            return Ok((Outcome::AlreadyFinal, rec.clone()));
+        }
+        if rec.kind == UploadKind::Sts {
+            return Err(ApiError::InvalidArgument(
+                "sts grants are not confirmed one object at a time".into(),
+            ));
+        }
+        let (_, provider) = self.profile_of(rec)?;
+        let head = provider.head_object(&rec.key);
+        let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
+            return Ok((Outcome::Missing, rec.clone()));
+        };
+        let entry = Accepted {
+            provider: provider.kind().to_string(),
+            received_at: self.now(),
+            binding: Binding::Upload {
+                upload_id: rec.id.clone(),
+                user: rec.user.clone(),
+            },
+            fields: CallbackFields {
+                bucket: rec.bucket.clone(),
+                object: rec.key.clone(),
+                etag: meta.etag,
+                size: Some(meta.size),
+                mime_type: meta.content_type,
+                crc64: meta.crc64,
+                content_md5: None,
+                image_info: None,
+                vars: Default::default(),
+            },
+        };
+        match record::apply(&self.store, &self.settings, &entry).await {
+            Ok(Applied::New(r)) => Ok((Outcome::Completed, r)),
+            Ok(Applied::Duplicate(r)) => Ok((Outcome::AlreadyFinal, r)),
+            Err(ApplyError::Rejected(r, _)) => Ok((Outcome::Rejected, *r)),
+            Err(ApplyError::Conflict(r)) => Ok((Outcome::AlreadyFinal, *r)),
+            Err(ApplyError::UnknownUpload) => Err(ApiError::NotFound("upload not found".into())),
+            Err(ApplyError::Mismatch(m)) => Err(ApiError::internal(format!("reconcile: {m}"))),
+            Err(ApplyError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// One reconciler round, if this replica holds the lock: uploads past their deadline are
+    /// completed from storage or marked `expired`. Returns how many uploads were looked at.
+    pub async fn reconcile_once(&self) -> Result<usize, ApiError> {
+        let interval = self.settings.callbacks.reconcile_interval;
+        if !self.store.try_lock("reconcile", interval).await? {
+            return Ok(0);
+        }
+        let now = self.now();
+        let due = self.store.due_uploads(now, BATCH).await?;
+        for id in &due {
+            let Some(rec) = self.store.get_record(id).await? else {
+                self.store.drop_deadline(id).await?;
+                continue;
+            };
+            // Multipart uploads belong to their own sweeper, which aborts them upstream.
+            if rec.kind == UploadKind::Multipart {
+                continue;
+            }
+            let outcome = if rec.kind == UploadKind::Sts {
+                Ok((Outcome::Missing, rec.clone()))
+            } else {
+                self.check_storage(&rec, "reconciler").await
+            };
+            match outcome {
+                Ok((Outcome::Missing, _)) => self.expire(&rec).await?,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(upload_id = %rec.id, error = %e, "reconcile failed; will retry")
+                }
+            }
+        }
+        Ok(due.len())
+    }
+
+    async fn expire(&self, rec: &UploadRecord) -> Result<(), ApiError> {
+        let outcome = self
+            .store
+            .finish_record(&rec.id, UploadStatus::Expired)
+            .await?;
+        if let TransitionOutcome::Applied(..) = outcome {
+            self.metrics
+                .reconciliations_total
+                .with_label_values(&["reconciler", Outcome::Expired.label()])
+                .inc();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,182 @@
+//! STS grants: temporary credentials for one (user, profile), cached until shortly before
+//! they expire. A burst of requests for the same pair makes one STS call (moka's
+//! single-flight), which matters because STS rate-limits AssumeRole.
+
+use super::{Uploads, rules};
+use crate::config::Profile;
+use crate::domain::{CallbackVars, RecordTarget, UploadId, UploadKind, UploadRecord, UserId};
+use crate::error::ApiError;
+use crate::providers::{Provider, ScopedCredentials};
+use moka::Expiry;
+use moka::future::Cache;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+pub struct Grant {
+    pub id: UploadId,
+    pub prefix: String,
+    pub credentials: ScopedCredentials,
+    /// `callback` / `callback-var` the client attaches to each PutObject.
+    pub callback_params: Vec<(String, String)>,
+}
+
+type GrantKey = (String, String);
+
+pub type GrantCache = Cache<GrantKey, Arc<Grant>>;
+
+struct UntilShortlyBeforeExpiry;
+
+impl Expiry<GrantKey, Arc<Grant>> for UntilShortlyBeforeExpiry {
+    fn expire_after_create(&self, _k: &GrantKey, g: &Arc<Grant>, _at: Instant) -> Option<Duration> {
+        let left = (g.credentials.expiration - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+        let left = Duration::try_from(left).unwrap_or_default();
+        // Hand out credentials with at least a quarter of their life (and 5 min) left: the
+        // iOS SDK refetches below 5 min anyway.
+        let margin = (left / 4).max(Duration::from_secs(300)).min(left);
+        Some(left - margin)
+    }
+}
+
+pub fn cache() -> GrantCache {
+    Cache::builder()
+        .max_capacity(100_000)
+        .expire_after(UntilShortlyBeforeExpiry)
+        .build()
+}
+
+/// A stable, non-identifying STS session name (`[A-Za-z0-9.@_-]{2,64}`).
+fn session_name(user: &UserId) -> String {
+    let h = Sha256::digest(user.as_str().as_bytes());
+    format!("ugw-{}", hex::encode(&h[..12]))
+}
+
+/// A grant and what the answer shows of its profile and provider.
+pub struct IssuedGrant {
+    pub grant: Arc<Grant>,
+    pub profile: Arc<Profile>,
+    pub provider: Arc<dyn Provider>,
+}
+
+impl Uploads {
+    /// Temporary credentials for the caller's prefix under `profile` (cached).
+    pub async fn credentials(&self, user: &UserId, profile: &str) -> Result<IssuedGrant, ApiError> {
+        let profile = self.profile(profile)?.clone();
+        rules::require_kind(&profile, UploadKind::Sts)?;
+        self.check_rate_limit(user, "credentials").await?;
+        let provider = self.provider_for(&profile)?;
+        let grant = self.grant(user, &profile, provider.as_ref()).await?;
+        self.count_issued(provider.as_ref(), UploadKind::Sts, &profile);
+        Ok(IssuedGrant {
+            grant,
+            profile,
+            provider,
+        })
+    }
+
+    async fn grant(
+        &self,
+        user: &UserId,
+        profile: &Arc<Profile>,
+        provider: &dyn Provider,
+    ) -> Result<Arc<Grant>, ApiError> {
+        if provider.credentials().is_none() {
+            return Err(rules::kind_not_allowed(profile, "sts"));
+        }
+        let missed = AtomicBool::new(false);
+        let key = (user.as_str().to_string(), profile.name.clone());
+        let result = self
+            .grants
+            .try_get_with(key, async {
+                missed.store(true, Ordering::Relaxed);
+                self.issue_grant(user, profile, provider)
+                    .await
+                    .map(Arc::new)
+            })
+            .await;
+        let label = if missed.load(Ordering::Relaxed) {
+            "miss"
+        } else {
+            "hit"
+        };
+        self.metrics
+            .sts_cache_total
+            .with_label_values(&[label])
+            .inc();
+        result.map_err(|e: Arc<ApiError>| {
+            Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
+                // Waiters that shared a failed call get the same answer.
+                ApiError::UpstreamTimeout(s) => ApiError::UpstreamTimeout(s),
+                ApiError::UpstreamFailed { service, detail } => ApiError::UpstreamFailed {
+                    service,
+                    detail: detail.clone(),
+                },
+                ApiError::StoreUnavailable => ApiError::StoreUnavailable,
+                other => ApiError::internal(other.to_string()),
+            })
+        })
+    }
+
+    async fn issue_grant(
+        &self,
+        user: &UserId,
+        profile: &Arc<Profile>,
+        provider: &dyn Provider,
+    ) -> Result<Grant, ApiError> {
+        let issuer = provider
+            .credentials()
+            .ok_or_else(|| rules::kind_not_allowed(profile, "sts"))?;
+        let prefix = profile.template.prefix_for(user);
+        let id = UploadId::new();
+        let now = self.now();
+
+        let started = Instant::now();
+        let outcome = issuer
+            .issue(prefix.as_str(), &session_name(user), now)
+            .await;
+        self.metrics
+            .sts_request_duration_seconds
+            .with_label_values(&[provider.kind()])
+            .observe(started.elapsed().as_secs_f64());
+        let credentials = outcome.inspect_err(|e| {
+            self.metrics
+                .sts_errors_total
+                .with_label_values(&[provider.kind(), e.class()])
+                .inc();
+        })?;
+
+        let callback_params = if profile.callback {
+            let vars = CallbackVars::for_grant(self.ticket_secret(), user, &id, prefix.as_str());
+            let cb = self.callback_request(profile, vars);
+            provider
+                .check_callback(&cb)
+                .map_err(ApiError::InvalidArgument)?;
+            provider.callback_params(&cb).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+
+        let record = UploadRecord::issued(
+            id.clone(),
+            user.clone(),
+            UploadKind::Sts,
+            RecordTarget {
+                profile: &profile.name,
+                provider: provider.kind(),
+                bucket: &profile.bucket.bucket,
+                key: prefix.as_str(),
+            },
+            now,
+            credentials.expiration,
+        );
+        self.store.create_record(&record).await?;
+        Ok(Grant {
+            id,
+            prefix: prefix.as_str().to_string(),
+            credentials,
+            callback_params,
+        })
+    }
+}
