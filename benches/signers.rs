@@ -91,7 +91,7 @@ fn signers(c: &mut Criterion) {
 /// Callback verification: OSS's pinned 512-bit key (the production case) and a 1024-bit key,
 /// over the official doc example and a realistic JSON callback body.
 fn verifiers(c: &mut Criterion) {
-    use upload_gateway::callbacks::{body, signature};
+    use upload_gateway::providers::oss::callback::{body, signature};
     let vectors: serde_json::Value = serde_json::from_str(include_str!(
         "../tests/fixtures/vectors/oss_callback_example.json"
     ))

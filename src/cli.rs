@@ -91,7 +91,7 @@ pub fn run() -> ExitCode {
 }
 
 fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
-    use crate::callbacks::signature;
+    use crate::providers::oss::callback::signature;
     let invalid = |reason: String| {
         println!("invalid: {reason}");
         ExitCode::FAILURE

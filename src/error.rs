@@ -4,7 +4,7 @@
 //! `{"code": "...", "message": "..."}`. Messages of 5xx answers never carry internal
 //! detail: the cause is logged (with the request id) and the client gets a generic text.
 
-use crate::providers::UpstreamError;
+use crate::providers::{CallbackError, UpstreamError};
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -166,6 +166,19 @@ impl From<UpstreamError> for ApiError {
                 service,
                 detail: format!("{code} (HTTP {status})"),
             },
+        }
+    }
+}
+
+impl From<CallbackError> for ApiError {
+    fn from(e: CallbackError) -> Self {
+        match e {
+            CallbackError::Malformed(m) => ApiError::CallbackMalformed(m.to_string()),
+            CallbackError::BadBody(m) => ApiError::CallbackMalformed(m),
+            CallbackError::UnsupportedMediaType(m) => ApiError::UnsupportedMediaType(m),
+            CallbackError::KeyUrlRejected => ApiError::CallbackKeyUrlRejected,
+            CallbackError::KeyUnavailable(d) => ApiError::CallbackKeyUnavailable(d),
+            CallbackError::BadSignature => ApiError::CallbackBadSignature,
         }
     }
 }

@@ -53,10 +53,14 @@ impl Application {
             .connect_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| StartupError::from_display("http client", e))?;
-        let callbacks = crate::callbacks::Receiver::new(settings.clone(), &store, metrics.clone())
-            .map_err(StartupError)?;
         let providers =
             Providers::from_settings(&settings, &http).map_err(|e| StartupError(e.to_string()))?;
+        let verifiers = providers
+            .verifiers(&settings, metrics.clone())
+            .map_err(StartupError)?;
+        let callbacks =
+            crate::callbacks::Receiver::new(settings.clone(), verifiers, &store, metrics.clone())
+                .map_err(StartupError)?;
         let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone());
         let state = web::Data::new(AppState {
             settings: settings.clone(),

@@ -2,10 +2,10 @@
 //! Redis read), so that the same proof holds whether the callback is recorded at once or
 //! journaled and replayed later.
 
-use super::body::CallbackFields;
 use crate::config::Settings;
 use crate::domain::ticket::{self, TicketScope};
 use crate::domain::{UploadId, UploadKind, UserId};
+use crate::providers::CallbackFields;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

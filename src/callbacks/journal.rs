@@ -175,27 +175,26 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::callbacks::binding::Binding;
-    use crate::callbacks::body::CallbackFields;
     use crate::domain::{UploadId, UserId};
+    use crate::providers::{ObjectMeta, VerifiedCallback};
 
     fn entry(object: &str) -> Accepted {
         Accepted {
-            provider: "oss".into(),
-            received_at: time::OffsetDateTime::now_utc(),
+            callback: VerifiedCallback::from_storage_check(
+                "oss",
+                time::OffsetDateTime::now_utc(),
+                "b",
+                object,
+                ObjectMeta {
+                    size: 1,
+                    etag: Some("E".into()),
+                    content_type: None,
+                    crc64: None,
+                },
+            ),
             binding: Binding::Upload {
                 upload_id: UploadId::new(),
                 user: UserId::parse("alice").unwrap(),
-            },
-            fields: CallbackFields {
-                bucket: "b".into(),
-                object: object.into(),
-                etag: Some("E".into()),
-                size: Some(1),
-                mime_type: None,
-                crc64: None,
-                content_md5: None,
-                image_info: None,
-                vars: Default::default(),
             },
         }
     }
@@ -227,14 +226,20 @@ mod tests {
         let files = j.seal().unwrap();
         assert_eq!(files.len(), 1);
         let entries = read_entries(&files[0]).unwrap();
-        let objects: Vec<_> = entries.iter().map(|e| e.fields.object.as_str()).collect();
+        let objects: Vec<_> = entries
+            .iter()
+            .map(|e| e.callback.fields().object.as_str())
+            .collect();
         assert_eq!(objects, ["a", "b"]);
         // New appends go to a fresh active file while the sealed one is replayed.
         j.append_blocking(&entry("c")).unwrap();
         j.finish(&files[0], 2).unwrap();
         assert_eq!(j.depth(), 1);
         let files = j.seal().unwrap();
-        assert_eq!(read_entries(&files[0]).unwrap()[0].fields.object, "c");
+        assert_eq!(
+            read_entries(&files[0]).unwrap()[0].callback.fields().object,
+            "c"
+        );
     }
 
     #[test]

@@ -1,36 +1,26 @@
-//! One callback from arrival to answer: key, signature, body, binding, then the record in
-//! Redis within the callback budget, or the journal when Redis cannot take it in time. The
-//! answer is 200 only once the arrival is durable in one of the two.
+//! One callback from arrival to answer: the provider's verifier (signature, body), the
+//! binding, then the record in Redis within the callback budget, or the journal when Redis
+//! cannot take it in time. The answer is 200 only once the arrival is durable in one of the
+//! two.
 
 use super::Accepted;
 use super::binding::{self, BindingError};
-use super::body::{self, BodyError};
 use super::journal::{self, Journal};
-use super::keys::{KeyError, PublicKeys};
 use super::record::{self, Applied, ApplyError};
-use super::signature::{self, SignatureError};
 use crate::config::Settings;
 use crate::domain::{UploadId, UploadRecord, UploadStatus};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::providers::{CallbackVerifier, RawCallback};
 use crate::store::Store;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
 
-/// The request as it arrived, before anything is parsed.
-pub struct RawCallback<'a> {
-    /// Path and query exactly as on the request line.
-    pub request_target: &'a str,
-    pub authorization: Option<&'a str>,
-    pub pub_key_url: Option<&'a str>,
-    pub content_type: Option<&'a str>,
-    pub body: &'a [u8],
-}
-
 pub struct Receiver {
-    keys: PublicKeys,
+    verifiers: BTreeMap<&'static str, Arc<dyn CallbackVerifier>>,
     journal: Arc<Journal>,
     settings: Arc<Settings>,
     metrics: Arc<Metrics>,
@@ -56,20 +46,25 @@ fn result_of(e: &ApiError) -> &'static str {
 impl Receiver {
     pub fn new(
         settings: Arc<Settings>,
+        verifiers: BTreeMap<&'static str, Arc<dyn CallbackVerifier>>,
         store: &Store,
         metrics: Arc<Metrics>,
     ) -> Result<Receiver, String> {
         let c = &settings.callbacks;
-        let keys = PublicKeys::new(c, metrics.clone())?;
         let journal = Journal::open(&c.journal_dir, metrics.journal_depth.clone())
             .map_err(|e| format!("callbacks.journal_dir ({}): {e}", c.journal_dir.display()))?;
         Ok(Receiver {
-            keys,
+            verifiers,
             journal: Arc::new(journal),
             store: store.with_timeout(c.redis_timeout),
             settings,
             metrics,
         })
+    }
+
+    /// The provider's name as mounted, when it has a callback verifier.
+    pub fn provider(&self, name: &str) -> Option<&'static str> {
+        self.verifiers.get_key_value(name).map(|(k, _)| *k)
     }
 
     pub fn journal(&self) -> &Arc<Journal> {
@@ -105,41 +100,16 @@ impl Receiver {
         provider: &str,
         raw: RawCallback<'_>,
     ) -> Result<(Value, &'static str), ApiError> {
-        let authorization = raw
-            .authorization
-            .ok_or_else(|| malformed("the Authorization header (the signature) is missing"))?;
-        let key_url = raw
-            .pub_key_url
-            .ok_or_else(|| malformed("the x-oss-pub-key-url header is missing"))?;
-        let key = self.keys.get(key_url).await.map_err(|e| match e {
-            KeyError::Url(signature::KeyUrlError::NotBase64) => {
-                malformed("the x-oss-pub-key-url header is not base64")
-            }
-            KeyError::Url(signature::KeyUrlError::NotAllowed) => ApiError::CallbackKeyUrlRejected,
-            KeyError::Fetch(detail) => ApiError::CallbackKeyUnavailable(detail),
-        })?;
-        signature::verify(&key, raw.request_target, raw.body, authorization).map_err(
-            |e| match e {
-                SignatureError::AuthorizationNotBase64 => {
-                    malformed("the Authorization header is not base64")
-                }
-                SignatureError::Mismatch => ApiError::CallbackBadSignature,
-            },
-        )?;
-        let fields = body::parse(raw.content_type, raw.body).map_err(|e| match e {
-            BodyError::ContentType => ApiError::UnsupportedMediaType(e.to_string()),
-            BodyError::Malformed(m) => ApiError::CallbackMalformed(m),
-        })?;
-        let binding = binding::bind(&self.settings, &fields).map_err(|e| match e {
+        let verifier = self
+            .verifiers
+            .get(provider)
+            .ok_or_else(|| ApiError::NotFound(format!("no callbacks for provider '{provider}'")))?;
+        let callback = verifier.verify(&raw, OffsetDateTime::now_utc()).await?;
+        let binding = binding::bind(&self.settings, callback.fields()).map_err(|e| match e {
             BindingError::Missing => ApiError::CallbackMalformed(e.to_string()),
             BindingError::Mismatch(_) => ApiError::CallbackBindingMismatch(e.to_string()),
         })?;
-        let entry = Accepted {
-            provider: provider.to_string(),
-            received_at: OffsetDateTime::now_utc(),
-            binding,
-            fields,
-        };
+        let entry = Accepted { callback, binding };
 
         let budget = self.settings.callbacks.redis_timeout;
         let recorded =
@@ -214,7 +184,7 @@ impl Receiver {
     /// The answer for a journaled arrival: what the callback itself says, which is what the
     /// record will say once replayed.
     fn answer_unrecorded(&self, entry: &Accepted) -> Value {
-        let f = &entry.fields;
+        let f = entry.callback.fields();
         Value::Object(answer_fields(
             entry.binding.upload_id(),
             &f.object,
@@ -276,8 +246,4 @@ fn answer_fields(
     m.insert("etag".into(), etag.into());
     m.insert("content_type".into(), content_type.into());
     m
-}
-
-fn malformed(msg: &str) -> ApiError {
-    ApiError::CallbackMalformed(msg.to_string())
 }

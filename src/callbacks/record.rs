@@ -6,9 +6,9 @@
 
 use super::Accepted;
 use super::binding::Binding;
-use super::body::CallbackFields;
 use crate::config::Settings;
 use crate::domain::{ContentType, RecordTarget, UploadKind, UploadRecord, UploadStatus};
+use crate::providers::CallbackFields;
 use crate::store::{Store, StoreError, TransitionOutcome};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -100,7 +100,7 @@ async fn arrive_for_upload(
     user: &crate::domain::UserId,
     prefix: Option<&str>,
 ) -> Result<Applied, ApplyError> {
-    let f = &entry.fields;
+    let f = entry.callback.fields();
     let outcome = store
         .update_record(upload_id, |old| {
             let key_matches = match prefix {
@@ -131,7 +131,7 @@ async fn arrive_for_upload(
             };
             match step {
                 Step::Apply => {
-                    let mut new = arrive(settings, old, f, entry.received_at);
+                    let mut new = arrive(settings, old, f, entry.callback.received_at());
                     new.key = f.object.clone();
                     (Some(new), step)
                 }
@@ -164,7 +164,7 @@ async fn arrive_under_grant(
     prefix: &str,
     candidate: &crate::domain::UploadId,
 ) -> Result<Applied, ApplyError> {
-    let f = &entry.fields;
+    let f = entry.callback.fields();
     let grant = store
         .get_record(grant_id)
         .await?
@@ -193,11 +193,11 @@ async fn arrive_under_grant(
             bucket: &f.bucket,
             key: &f.object,
         },
-        entry.received_at,
+        entry.callback.received_at(),
         grant.expires_at,
     );
     rec.grant_id = Some(grant_id.clone());
-    let rec = arrive(settings, &rec, f, entry.received_at);
+    let rec = arrive(settings, &rec, f, entry.callback.received_at());
     match store.create_record(&rec).await {
         Ok(()) => Ok(Applied::New(rec)),
         // Another delivery created it between our read and our write.

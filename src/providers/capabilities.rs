@@ -3,8 +3,9 @@
 //! `false` to.
 
 use super::{
-    CallbackRequest, Completed, Credentials, FormRequest, InProgressPage, ObjectMeta, PartInfo,
-    PartLimits, ScopedCredentials, SignedForm, SignedUrl, UpstreamError, UrlRequest,
+    CallbackError, CallbackRequest, Completed, Credentials, FormRequest, InProgressPage,
+    ObjectMeta, PartInfo, PartLimits, RawCallback, ScopedCredentials, SignedForm, SignedUrl,
+    UpstreamError, UrlRequest, VerifiedCallback,
 };
 use crate::config::CallbackBodyType;
 use futures_util::future::BoxFuture;
@@ -99,4 +100,15 @@ pub trait MultipartApi: Send + Sync {
         prefix: &'a str,
         after: Option<(&'a str, &'a str)>,
     ) -> BoxFuture<'a, Result<InProgressPage, UpstreamError>>;
+}
+
+/// Turns the request storage sent the gateway into a [`VerifiedCallback`], or says why not.
+/// One per vendor (not per bucket): it is mounted at `/v1/callbacks/{provider}`.
+pub trait CallbackVerifier: Send + Sync {
+    fn provider(&self) -> &'static str;
+    fn verify<'a>(
+        &'a self,
+        raw: &'a RawCallback<'a>,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<VerifiedCallback, CallbackError>>;
 }

@@ -8,10 +8,12 @@ pub mod encoding;
 mod error;
 pub mod oss;
 mod types;
+mod verified;
 
-pub use capabilities::{CredentialIssuer, FormSigner, MultipartApi, Provider};
+pub use capabilities::{CallbackVerifier, CredentialIssuer, FormSigner, MultipartApi, Provider};
 pub use error::UpstreamError;
 pub use types::*;
+pub use verified::{CallbackFields, VerifiedCallback};
 
 use crate::config::{ConfigError, ProviderKind, Settings};
 use std::collections::BTreeMap;
@@ -62,6 +64,20 @@ impl Providers {
 
     pub fn get(&self, bucket_name: &str) -> Option<&Arc<dyn Provider>> {
         self.0.get(bucket_name)
+    }
+
+    /// The callback verifier of every vendor some bucket uses, by vendor name.
+    pub fn verifiers(
+        &self,
+        settings: &Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<BTreeMap<&'static str, Arc<dyn CallbackVerifier>>, String> {
+        let mut map: BTreeMap<&'static str, Arc<dyn CallbackVerifier>> = BTreeMap::new();
+        if self.kinds().contains("oss") {
+            let oss = oss::callback::OssCallbackVerifier::new(&settings.callbacks, metrics)?;
+            map.insert("oss", Arc::new(oss));
+        }
+        Ok(map)
     }
 
     /// The vendors some bucket uses (routes only vendors in use are mounted).

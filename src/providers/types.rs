@@ -145,3 +145,42 @@ pub struct PartLimits {
     pub max_part: u64,
     pub max_parts: u32,
 }
+
+/// A callback request as it arrived, before anything is parsed.
+pub struct RawCallback<'a> {
+    /// Path and query exactly as on the request line.
+    pub request_target: &'a str,
+    /// Header names in lower case.
+    pub headers: Vec<(&'a str, &'a str)>,
+    pub body: &'a [u8],
+}
+
+impl RawCallback<'_> {
+    /// The header's value; `name` in lower case. A repeated header is not accepted.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut found = self.headers.iter().filter(|(k, _)| *k == name);
+        match (found.next(), found.next()) {
+            (Some((_, v)), None) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Why a callback was not proven genuine. Verifiers say no more than this; the HTTP answer
+/// is chosen in `error.rs`.
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    #[error("{0}")]
+    Malformed(&'static str),
+    #[error("{0}")]
+    BadBody(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the public key URL is not on the allow-list")]
+    KeyUrlRejected,
+    /// Detail for the log only.
+    #[error("the public key could not be obtained: {0}")]
+    KeyUnavailable(String),
+    #[error("the signature does not match the request")]
+    BadSignature,
+}

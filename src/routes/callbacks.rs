@@ -1,22 +1,45 @@
-//! The endpoint storage calls after an upload. No client authentication: the signature is
-//! the authentication, checked over the raw request target and body.
+//! The endpoints storage calls after an upload. No client authentication: the provider's
+//! signature is the authentication, checked over the raw request target and body.
 
-use crate::callbacks::receiver::RawCallback;
 use crate::error::ApiError;
+use crate::providers::RawCallback;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
+/// `POST /v1/callbacks/{provider}`.
+pub async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    provider: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    handle(&state, &req, &provider, payload).await
+}
+
+/// `callbacks.path` when it is not under `/v1/callbacks/` (OSS then calls it).
 pub async fn oss(
     state: web::Data<AppState>,
     req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    handle(&state, &req, "oss", payload).await
+}
+
+async fn handle(
+    state: &AppState,
+    req: &HttpRequest,
+    provider: &str,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let receiver = &state.callbacks;
+    let provider = receiver
+        .provider(provider)
+        .ok_or_else(|| ApiError::NotFound("no such callback endpoint".into()))?;
     let limit = state.settings.callbacks.max_body_bytes;
     // Refusals before the receiver sees the request are counted here.
     let refuse = |e: ApiError| {
-        receiver.count("oss", "malformed");
+        receiver.count(provider, "malformed");
         e
     };
     let too_large = || refuse(ApiError::PayloadTooLarge { limit });
@@ -36,23 +59,21 @@ pub async fn oss(
         }
         body.extend_from_slice(&chunk);
     }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let target = req
         .uri()
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    let answer = receiver
-        .receive(
-            "oss",
-            RawCallback {
-                request_target: target,
-                authorization: header("authorization"),
-                pub_key_url: header("x-oss-pub-key-url"),
-                content_type: header("content-type"),
-                body: &body,
-            },
-        )
-        .await?;
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let raw = RawCallback {
+        request_target: target,
+        headers,
+        body: &body,
+    };
+    let answer = receiver.receive(provider, raw).await?;
     Ok(HttpResponse::Ok().json(answer))
 }

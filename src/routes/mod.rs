@@ -112,7 +112,11 @@ pub fn router(state: &AppState) -> Router {
     r.get("/v1/uploads", uploads::list);
     r.get("/v1/uploads/{id}", uploads::get);
     r.post("/v1/uploads/{id}/confirm", uploads::confirm);
-    r.post(&state.settings.callbacks.path, callbacks::oss);
+    let custom = &state.settings.callbacks.path;
+    if !custom.starts_with("/v1/callbacks/") {
+        r.post(custom, callbacks::oss);
+    }
+    r.post("/v1/callbacks/{provider}", callbacks::receive);
 
     r.post("/v1/multipart", multipart::start);
     r.get("/v1/multipart", multipart::list);

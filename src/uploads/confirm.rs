@@ -7,10 +7,10 @@
 use super::Uploads;
 use crate::callbacks::Accepted;
 use crate::callbacks::binding::Binding;
-use crate::callbacks::body::CallbackFields;
 use crate::callbacks::record::{self, Applied, ApplyError};
 use crate::domain::{UploadKind, UploadRecord, UploadStatus, UserId};
 use crate::error::ApiError;
+use crate::providers::VerifiedCallback;
 use crate::store::TransitionOutcome;
 
 /// How many due uploads one reconciler round looks at.
@@ -84,22 +84,16 @@ impl Uploads {
             return Ok((Outcome::Missing, rec.clone()));
         };
         let entry = Accepted {
-            provider: provider.kind().to_string(),
-            received_at: self.now(),
+            callback: VerifiedCallback::from_storage_check(
+                provider.kind(),
+                self.now(),
+                &rec.bucket,
+                &rec.key,
+                meta,
+            ),
             binding: Binding::Upload {
                 upload_id: rec.id.clone(),
                 user: rec.user.clone(),
-            },
-            fields: CallbackFields {
-                bucket: rec.bucket.clone(),
-                object: rec.key.clone(),
-                etag: meta.etag,
-                size: Some(meta.size),
-                mime_type: meta.content_type,
-                crc64: meta.crc64,
-                content_md5: None,
-                image_info: None,
-                vars: Default::default(),
             },
         };
         match record::apply(&self.store, &self.settings, &entry).await {

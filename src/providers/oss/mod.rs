@@ -1,5 +1,6 @@
 //! Alibaba Cloud OSS (and OSS-compatible stores).
 
+pub mod callback;
 pub mod callback_params;
 pub mod location;
 pub mod multipart;

@@ -122,7 +122,7 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        let text = include_str!("../../tests/fixtures/vectors/oss_callback_example.json");
+        let text = include_str!("../../../../tests/fixtures/vectors/oss_callback_example.json");
         serde_json::from_str(text).unwrap()
     }
 

@@ -3,31 +3,9 @@
 //! the signature over the raw bytes has been checked.
 
 use crate::domain::ImageInfo;
-use serde::{Deserialize, Serialize};
+use crate::providers::CallbackFields;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// What the callback says about the stored object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CallbackFields {
-    pub bucket: String,
-    pub object: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crc64: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_md5: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_info: Option<ImageInfo>,
-    /// `x:` variables, without the `x:`.
-    #[serde(default)]
-    pub vars: BTreeMap<String, String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
