@@ -3,6 +3,7 @@
 
 use super::multipart::{SignedPartAnswer, part_answers};
 use crate::auth::AuthUser;
+use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::uploads::PutObject;
@@ -69,7 +70,16 @@ pub async fn create(
         content_md5: b.content_md5,
         vars: b.vars,
     };
-    let answer = match state.uploads.create(&who.user, &ask).await? {
+    create_for(&state, &who.user, &ask).await
+}
+
+/// Shared with the demo page, which acts as `demo.user` with `demo.profile`.
+pub(super) async fn create_for(
+    state: &AppState,
+    user: &UserId,
+    ask: &PutObject,
+) -> Result<HttpResponse, ApiError> {
+    let answer = match state.uploads.create(user, ask).await? {
         Created::Single(issued) => CreateAnswer {
             upload_id: issued.record.id.to_string(),
             key: issued.record.key,

@@ -1,8 +1,12 @@
-//! `/demo`: a page for the local quick start. A person picks a file; the page asks for a
-//! PostObject form, posts the file straight to storage, and shows the record the callback
-//! produced. Mounted only when `demo.enabled`, which config validation allows only on a
-//! loopback listener: every demo request acts as `demo.user` without a login.
+//! `/demo`: a page for the local quick start. A person picks a file; the page starts the
+//! upload with the same call a real app uses (`POST /v1/uploads`, here as
+//! `/demo/api/uploads`), PUTs the file or its parts straight to storage with a progress bar,
+//! resumes a multipart upload after a reload, and shows the record the callback produced.
+//! Mounted only when `demo.enabled`, which config validation allows only on a loopback
+//! listener: every demo request acts as `demo.user` with `demo.profile`, without a login.
 
+use super::create::create_for;
+use super::multipart::{complete_for, list_parts_for, sign_parts_for};
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -31,18 +35,17 @@ pub async fn page() -> HttpResponse {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DemoFormBody {
+pub struct DemoUploadBody {
     filename: String,
     content_type: String,
     size: u64,
 }
 
-/// A PostObject form for the demo user and profile.
-pub async fn form(
+/// `POST /v1/uploads` for the demo user and profile.
+pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<DemoFormBody>,
+    body: web::Json<DemoUploadBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = demo_user(&state)?;
     let b = body.into_inner();
     let ask = PutObject {
         profile: state.settings.demo.profile.clone().unwrap_or_default(),
@@ -51,12 +54,36 @@ pub async fn form(
         size: Some(b.size),
         ..PutObject::default()
     };
-    let issued = state.uploads.form(&who, &ask).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "upload_id": issued.record.id,
-        "url": issued.form.url,
-        "fields": issued.form.fields.into_iter().map(|(name, value)| serde_json::json!({"name": name, "value": value})).collect::<Vec<_>>(),
-    })))
+    create_for(&state, &demo_user(&state)?, &ask).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoPartsBody {
+    part_numbers: Vec<u32>,
+}
+
+pub async fn sign_parts(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<DemoPartsBody>,
+) -> Result<HttpResponse, ApiError> {
+    sign_parts_for(&state, &demo_user(&state)?, &id, &body.part_numbers).await
+}
+
+pub async fn list_parts(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    list_parts_for(&state, &demo_user(&state)?, &id).await
+}
+
+/// Completes with every part storage holds (the page sends no part list).
+pub async fn complete(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    complete_for(&state, &demo_user(&state)?, &id, b"").await
 }
 
 /// One of the demo user's records.

@@ -127,8 +127,11 @@ pub fn router(state: &AppState) -> Router {
 
     if state.settings.demo.enabled {
         r.get("/demo", demo::page);
-        r.post("/demo/api/form", demo::form);
+        r.post("/demo/api/uploads", demo::create);
         r.get("/demo/api/uploads/{id}", demo::upload);
+        r.post("/demo/api/multipart/{id}/parts", demo::sign_parts);
+        r.get("/demo/api/multipart/{id}/parts", demo::list_parts);
+        r.post("/demo/api/multipart/{id}/complete", demo::complete);
     }
 
     let uppy = &state.settings.uppy;

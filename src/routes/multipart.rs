@@ -2,7 +2,7 @@
 //! [`crate::uploads::multipart`].
 
 use crate::auth::AuthUser;
-use crate::domain::UploadRecord;
+use crate::domain::{UploadRecord, UserId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::uploads::PutObject;
@@ -100,8 +100,18 @@ pub async fn sign_parts(
     id: web::Path<String>,
     body: web::Json<PartsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let rec = state.uploads.load_multipart(&who.user, &id).await?;
-    let signed = state.uploads.sign_parts(&rec, &body.part_numbers, true)?;
+    sign_parts_for(&state, &who.user, &id, &body.part_numbers).await
+}
+
+/// Shared with the demo page, which acts as `demo.user`.
+pub(super) async fn sign_parts_for(
+    state: &AppState,
+    user: &UserId,
+    id: &str,
+    numbers: &[u32],
+) -> Result<HttpResponse, ApiError> {
+    let rec = state.uploads.load_multipart(user, id).await?;
+    let signed = state.uploads.sign_parts(&rec, numbers, true)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "parts": part_answers(signed) })))
 }
 
@@ -118,7 +128,15 @@ pub async fn list_parts(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let rec = state.uploads.load_multipart(&who.user, &id).await?;
+    list_parts_for(&state, &who.user, &id).await
+}
+
+pub(super) async fn list_parts_for(
+    state: &AppState,
+    user: &UserId,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let rec = state.uploads.load_multipart(user, id).await?;
     let parts: Vec<PartAnswer> = state
         .uploads
         .list_parts(&rec)
@@ -168,14 +186,23 @@ pub async fn complete(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    complete_for(&state, &who.user, &id, &body).await
+}
+
+pub(super) async fn complete_for(
+    state: &AppState,
+    user: &UserId,
+    id: &str,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
     // An empty body means "complete with every part storage holds".
     let body: CompleteBody = if body.iter().all(u8::is_ascii_whitespace) {
         CompleteBody::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice(body)
             .map_err(|e| ApiError::InvalidJson(format!("invalid JSON body: {e}")))?
     };
-    let rec = state.uploads.load_multipart(&who.user, &id).await?;
+    let rec = state.uploads.load_multipart(user, id).await?;
     let parts: Vec<(u32, String)> = body
         .parts
         .into_iter()

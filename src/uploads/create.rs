@@ -57,3 +57,32 @@ impl Uploads {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::config::tests::MINIMAL;
+
+    fn profile(extra: &str) -> std::sync::Arc<Profile> {
+        let s = Settings::from_toml(&format!("{MINIMAL}{extra}")).unwrap();
+        s.profile("avatars").unwrap().clone()
+    }
+
+    #[test]
+    fn the_threshold_picks_single_or_multipart() {
+        let p = profile("multipart_threshold_bytes = 1000\n");
+        assert_eq!(choose(&p, 999).unwrap(), UploadKind::Presign);
+        assert_eq!(choose(&p, 1000).unwrap(), UploadKind::Multipart);
+        // A profile that allows only one of the two always gets that one.
+        let only_multipart = profile("kinds = [\"multipart\"]\n");
+        assert_eq!(choose(&only_multipart, 1).unwrap(), UploadKind::Multipart);
+        let only_put = profile("kinds = [\"presign\"]\nmultipart_threshold_bytes = 10\n");
+        assert_eq!(choose(&only_put, 1 << 20).unwrap(), UploadKind::Presign);
+        let neither = profile("kinds = [\"form\"]\n");
+        assert!(matches!(
+            choose(&neither, 1),
+            Err(ApiError::KindNotAllowed { .. })
+        ));
+    }
+}

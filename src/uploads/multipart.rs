@@ -92,8 +92,9 @@ impl Uploads {
         let profile = plan.profile.clone();
         let mp = api(plan.provider.as_ref(), &profile.name)?;
         let parts = match ask.size {
+            // The client's preference, else the profile's (`part_size_bytes`).
             Some(size) => Some(
-                part_plan::plan(size, part_size, &self.part_limits(mp))
+                part_plan::plan(size, part_size.or(profile.part_size), &self.part_limits(mp))
                     .map_err(ApiError::InvalidArgument)?,
             ),
             None if part_size.is_some() => {

@@ -1,15 +1,16 @@
 // Browser and Node clients against the live gateway + oss-local (started by scripts/e2e.sh):
 //   1. the /demo page in Debian's headless Chromium (Playwright core, no downloaded browser):
-//      pick a file, upload, see the record; screenshot into target/e2e-artifacts/;
+//      pick a file, upload, see the record; screenshot into target/e2e-artifacts/; then a
+//      file above the threshold, cut off mid-upload, reloaded and resumed;
 //   2. @uppy/core + @uppy/aws-s3 (bundled with esbuild) completing a > 10 MiB multipart
 //      upload through the gateway's /s3 routes;
 //   3. ali-oss (Node) putting an object with STS credentials from /v1/credentials.
 import { build } from 'esbuild'
 import { chromium } from 'playwright-core'
 import OSS from 'ali-oss'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -91,6 +92,40 @@ try {
   await page.screenshot({ path: join(ARTIFACTS, 'demo.png'), fullPage: true })
   check('demo page: upload shows status completed', Number(shown.size) === demoBytes.length, shown)
   check('  the stored object is the file picked', stored('local-bucket', shown.key).equals(demoBytes))
+
+  // /demo above the threshold: 1 MiB parts, three at a time, with a progress bar. The network
+  // fails after three part PUTs; the page is reloaded and the same file picked again: the
+  // upload resumes with the parts storage holds, and only the rest are sent.
+  const bigPath = join(ARTIFACTS, 'resume.bin')
+  const bigBytes = randomBytes(6 * 1024 * 1024 + 77)
+  writeFileSync(bigPath, bigBytes)
+  let firstPuts = 0
+  await page.route(/uploadId=/, (route) => {
+    if (route.request().method() !== 'PUT') return route.continue()
+    return ++firstPuts > 3 ? route.abort() : route.continue()
+  })
+  await page.goto(`${GW}/demo`)
+  await page.setInputFiles('#file', bigPath)
+  await page.click('#upload')
+  await page.waitForFunction(() => document.querySelector('#status').className === 'err', null, { timeout: 20000 })
+  const cutAt = await page.evaluate(() => document.querySelector('#progress').value)
+  check('demo page: multipart progress shown, upload cut after 3 parts', cutAt > 0 && cutAt < 100, cutAt)
+  // Let the parts that were in flight land before the reload.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  await page.unroute(/uploadId=/)
+  let secondPuts = 0
+  await page.route(/uploadId=/, (route) => {
+    if (route.request().method() === 'PUT') secondPuts++
+    return route.continue()
+  })
+  await page.reload()
+  await page.setInputFiles('#file', bigPath)
+  await page.click('#upload')
+  await page.waitForFunction(() => document.querySelector('#r-status')?.textContent === 'completed', null, { timeout: 30000 })
+  await page.unroute(/uploadId=/)
+  const resumed = await page.evaluate(() => ({ key: document.querySelector('#r-key').textContent, size: document.querySelector('#r-size').textContent, progress: document.querySelector('#progress').value }))
+  check(`  after a reload it resumed: ${secondPuts} of 7 parts sent again`, secondPuts > 0 && secondPuts < 7 && resumed.progress === 100, { secondPuts, resumed })
+  check('  record completed, bytes identical', Number(resumed.size) === bigBytes.length && stored('local-bucket', resumed.key).equals(bigBytes), resumed)
 
   // Uppy: > 10 MiB multipart through /s3.
   await page.goto(`http://127.0.0.1:${PAGE_PORT}/uppy.html`)
