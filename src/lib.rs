@@ -6,12 +6,14 @@
 pub mod auth;
 pub mod callbacks;
 pub mod cli;
+mod cli_ops;
 mod cli_sign;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grants;
 pub mod http_client;
+pub mod lifecycle;
 pub mod metrics;
 pub mod multipart;
 pub mod providers;
