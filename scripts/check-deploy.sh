@@ -168,6 +168,20 @@ grep -q '^upload_gateway_build_info{' "$work/scrape.txt"
 grep -q '^process_resident_memory_bytes ' "$work/scrape.txt"
 python3 scripts/deploy_check.py dashboard deploy/grafana/upload-gateway.json "$work/scrape.txt"
 
+# ---- Quick start: a taken port stops scripts/run-local.sh before it builds or prints
+# anything, with one line naming the port.
+taken=$(free_port)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$taken" &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$taken") 2>/dev/null && break; sleep 0.1; done
+if (. scripts/lib.sh; require_free_port "$taken" "the store") 2>"$work/port.err"; then
+  echo "require_free_port: accepted a taken port" >&2
+  exit 1
+fi
+[ "$(wc -l <"$work/port.err")" = 1 ] && grep -q "port $taken (the store) is already in use" "$work/port.err"
+grep -q 'require_free_port 9000' scripts/run-local.sh && grep -q 'require_free_port 8080' scripts/run-local.sh
+echo "quick start: a taken port is named in one line"
+
 # ---- Compose, Kubernetes, alerts
 python3 scripts/deploy_check.py compose deploy/docker-compose.yml
 for k in deploy/kubernetes/base deploy/kubernetes/overlays/*/; do
