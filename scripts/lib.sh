@@ -35,3 +35,11 @@ ensure_browser_tools() {
     (cd tests/e2e/browser && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# Exits with one line naming the port when something already listens on 127.0.0.1:PORT.
+require_free_port() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "error: port $1 ($2) is already in use on 127.0.0.1; stop what holds it (ss -ltnp 'sport = :$1')" >&2
+    exit 1
+  fi
+}

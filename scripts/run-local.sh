@@ -11,8 +11,16 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_redis
+# Before anything starts: a taken port would otherwise surface as a confusing failure
+# after the banner. A Redis already answering on 6390 is reused.
+redis_up=false
+redis-cli -p 6390 ping >/dev/null 2>&1 && redis_up=true
+$redis_up || require_free_port 6390 "the local Redis"
+require_free_port 9000 "oss-local, the local store"
+require_free_port 8080 "the gateway"
+
 mkdir -p data/redis data/journal data/oss-local
-if ! redis-cli -p 6390 ping >/dev/null 2>&1; then
+if ! $redis_up; then
   redis-server --port 6390 --bind 127.0.0.1 --dir "$PWD/data/redis" --appendonly yes \
     --daemonize yes --logfile "$PWD/data/redis/redis.log" --pidfile "$PWD/data/redis/redis.pid"
   for _ in $(seq 50); do redis-cli -p 6390 ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -27,10 +35,13 @@ target/release/oss-local --listen 127.0.0.1:9000 --data-dir data/oss-local --reg
   --bucket local-bucket --access-key LocalOssAccessKeyId:LocalOssAccessKeySecret0000000000 &
 store_pid=$!
 trap 'kill $store_pid 2>/dev/null || true' EXIT INT TERM
+store_up=false
 for _ in $(seq 50); do
-  curl -fsS http://127.0.0.1:9000/_oss-local/callback-key.pem >/dev/null 2>&1 && break
+  kill -0 "$store_pid" 2>/dev/null || break
+  curl -fsS http://127.0.0.1:9000/_oss-local/callback-key.pem >/dev/null 2>&1 && store_up=true && break
   sleep 0.1
 done
+$store_up || { echo "error: oss-local did not start on 127.0.0.1:9000 (see its output above)" >&2; exit 1; }
 
 cat <<'MSG'
 

@@ -39,6 +39,9 @@ trap - EXIT
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh
 
+# Dockerfile, compose, Kubernetes manifests, alert rules and dashboard, offline.
+bash scripts/check-deploy.sh
+
 logs=(target/tmp/*.log)
 if [ ! -e "${logs[0]}" ]; then
   echo "log scan: no test logs were captured" >&2

@@ -1,4 +1,5 @@
-//! Command line: `serve` (default), `check-config`, `hash-api-key`, and the debug tools.
+//! Command line: `serve` (default), `check-config`, `hash-api-key`, the debug tools, and the
+//! operator tools in [`crate::cli_ops`].
 
 use crate::config::{CONFIG_PATH_ENV, Settings};
 use crate::startup::Application;
@@ -39,6 +40,11 @@ enum Command {
     /// Check a storage callback's signature as the server does: prints `valid` (exit 0) or
     /// `invalid: <reason>` (exit 1).
     VerifyCallback(VerifyCallbackArgs),
+    /// Probe the running gateway (for container HEALTHCHECKs): exit 0 on a 200.
+    Healthcheck(crate::cli_ops::HealthcheckArgs),
+    /// Inspect or replay a callback journal directory.
+    #[command(subcommand)]
+    Journal(crate::cli_ops::JournalCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -73,6 +79,8 @@ pub fn run() -> ExitCode {
         Command::CheckConfig { path } => check_config(path.or(cli.config)),
         Command::Sign(cmd) => crate::cli_sign::run(*cmd),
         Command::VerifyCallback(args) => verify_callback(args),
+        Command::Healthcheck(args) => crate::cli_ops::healthcheck(args, cli.config.as_deref()),
+        Command::Journal(cmd) => crate::cli_ops::journal(cmd, cli.config.as_deref()),
         Command::HashApiKey => {
             let mut key = String::new();
             if std::io::stdin().read_to_string(&mut key).is_err() {
@@ -147,6 +155,10 @@ fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
 }
 
 fn check_config(path: Option<PathBuf>) -> ExitCode {
+    if let Some(msg) = crate::cli_ops::missing_config(path.as_deref()) {
+        eprintln!("{msg}");
+        return ExitCode::FAILURE;
+    }
     let checked = Settings::load(path.as_deref())
         .and_then(|s| crate::providers::Providers::check(&s).map(|()| s));
     match checked {
@@ -166,6 +178,10 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
 }
 
 fn serve(path: Option<PathBuf>) -> ExitCode {
+    if let Some(msg) = crate::cli_ops::missing_config(path.as_deref()) {
+        eprintln!("{msg}");
+        return ExitCode::FAILURE;
+    }
     let settings = match Settings::load(path.as_deref()) {
         Ok(s) => s,
         Err(e) => {

@@ -6,11 +6,13 @@
 pub mod auth;
 pub mod callbacks;
 pub mod cli;
+mod cli_ops;
 mod cli_sign;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http_client;
+pub mod lifecycle;
 pub mod metrics;
 pub mod providers;
 pub mod routes;

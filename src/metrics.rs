@@ -5,9 +5,77 @@
 //! outcome enums. Never a user id or an object key.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::time::Duration;
+
+/// Set at build time (the Dockerfile passes the git commit); "unknown" for a plain `cargo build`.
+pub const BUILD_COMMIT: &str = match option_env!("UPLOAD_GATEWAY_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
+
+// Label values the error counters can take, exported as 0 from the start: `increase()` over
+// a series whose first sample is already 1 reports nothing, so without these an alert misses
+// the first error of each kind. Keep in step with the code that increments them (the Redis
+// operations are checked by a test below).
+const PROVIDERS: &[&str] = &["oss"];
+pub const REDIS_OPERATIONS: &[&str] = &[
+    "append_event",
+    "claim_object",
+    "create_record",
+    "drop_deadline",
+    "due_uploads",
+    "get_record",
+    "list_index",
+    "list_records",
+    "ping",
+    "prune_index",
+    "rate_limit",
+    "try_lock",
+    "update_record",
+];
+// The alerts watch refusals and journaling as well as the error counters.
+const CALLBACK_RESULTS: &[&str] = &[
+    "accepted",
+    "duplicate",
+    "journaled",
+    "not_recorded",
+    "key_url_rejected",
+    "key_fetch_failed",
+    "bad_signature",
+    "binding_mismatch",
+    "unknown_upload",
+    "conflict",
+    "rejected",
+    "malformed",
+];
+const STS_CLASSES: &[&str] = &[
+    "timeout",
+    "unreachable",
+    "refused",
+    "bad-response",
+    "not-configured",
+];
+const UPSTREAM_OPERATIONS: &[&str] = &[
+    "InitiateMultipartUpload",
+    "ListParts",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListMultipartUploads",
+    "HeadObject",
+];
+const UPSTREAM_CLASSES: &[&str] = &[
+    "timeout",
+    "connect",
+    "protocol",
+    "no-such-upload",
+    "invalid-parts",
+    "denied",
+    "server",
+    "rejected",
+];
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -38,6 +106,7 @@ pub struct Metrics {
     pub sweeper_aborted_total: IntCounterVec,
     pub sweep_duration_seconds: HistogramVec,
     pub sweep_errors_total: IntCounterVec,
+    pub build_info: IntGaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -70,7 +139,7 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(journal_depth.clone()))
             .expect("unique metric");
-        Metrics {
+        let m = Metrics {
             http_requests_total: counter(
                 &r,
                 "upload_gateway_http_requests_total",
@@ -204,8 +273,60 @@ impl Metrics {
                 "Errors during sweeps",
                 &["task"],
             ),
+            build_info: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "upload_gateway_build_info",
+                        "Always 1; the labels say which build is running",
+                    ),
+                    &["version", "commit"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
             registry: r,
+        };
+        m.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), BUILD_COMMIT])
+            .set(1);
+        // Only Linux has /proc; elsewhere the gateway simply exports no process_* series.
+        #[cfg(target_os = "linux")]
+        m.registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("unique metric");
+        m.zero_error_counters();
+        m
+    }
+
+    fn zero_error_counters(&self) {
+        for op in REDIS_OPERATIONS {
+            self.redis_errors_total.with_label_values(&[op]);
         }
+        for p in PROVIDERS {
+            self.callback_conflicts_total.with_label_values(&[p]);
+            for result in CALLBACK_RESULTS {
+                self.callbacks_total.with_label_values(&[p, result]);
+            }
+            for class in STS_CLASSES {
+                self.sts_errors_total.with_label_values(&[p, class]);
+            }
+            for op in UPSTREAM_OPERATIONS {
+                for class in UPSTREAM_CLASSES {
+                    self.upstream_errors_total
+                        .with_label_values(&[p, op, class]);
+                }
+            }
+        }
+        for result in ["applied", "duplicate", "refused"] {
+            self.journal_replayed_total.with_label_values(&[result]);
+        }
+        for reason in ["expired", "orphan"] {
+            self.sweeper_aborted_total.with_label_values(&[reason]);
+        }
+        self.sweep_errors_total.with_label_values(&["multipart"]);
     }
 
     pub fn observe_http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
@@ -230,5 +351,68 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_counters_and_build_info_export_before_anything_happens() {
+        let text = Metrics::new().render();
+        for line in [
+            r#"upload_gateway_redis_errors_total{operation="get_record"} 0"#,
+            r#"upload_gateway_sts_errors_total{class="timeout",provider="oss"} 0"#,
+            r#"upload_gateway_upstream_errors_total{class="server",operation="HeadObject",provider="oss"} 0"#,
+            r#"upload_gateway_callback_conflicts_total{provider="oss"} 0"#,
+            r#"upload_gateway_callbacks_total{provider="oss",result="not_recorded"} 0"#,
+            r#"upload_gateway_callback_journal_replayed_total{result="applied"} 0"#,
+            r#"upload_gateway_sweeper_aborted_total{reason="orphan"} 0"#,
+            r#"upload_gateway_sweep_errors_total{task="multipart"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} missing");
+        }
+        let build = format!(
+            r#"upload_gateway_build_info{{commit="{BUILD_COMMIT}",version="{}"}} 1"#,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&build), "{build} missing");
+        #[cfg(target_os = "linux")]
+        assert!(text.contains("process_resident_memory_bytes"));
+    }
+
+    /// Every Redis operation the store times must be among the pre-registered ones, or its
+    /// first error goes unseen by `increase()`.
+    #[test]
+    fn every_redis_operation_in_the_source_is_pre_registered() {
+        let mut found = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for piece in text.split("run(\"").skip(1) {
+                        let name: String = piece.chars().take_while(|c| *c != '"').collect();
+                        if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                            found.push((path.display().to_string(), name));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(found.len() >= 10, "the scan found too little: {found:?}");
+        for (file, name) in found {
+            assert!(
+                REDIS_OPERATIONS.contains(&name.as_str()),
+                "{file}: Redis operation {name:?} is not in metrics::REDIS_OPERATIONS"
+            );
+        }
     }
 }

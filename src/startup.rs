@@ -5,6 +5,7 @@
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::lifecycle;
 use crate::metrics::Metrics;
 use crate::providers::Providers;
 use crate::routes::{self, RouteTable};
@@ -170,7 +171,8 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT (or the server handle stops it), draining in-flight
-    /// requests for up to `server.shutdown_timeout_secs`.
+    /// requests for up to `server.shutdown_timeout_secs`, then the callback journal into
+    /// Redis when Redis answers.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // An actix `Server` only accepts connections while it is polled, so the metrics
         // listener gets its own task; it is stopped after the API listener has drained.
@@ -179,16 +181,20 @@ impl Application {
             (handle, tokio::spawn(s))
         });
         // Aborted when this future ends or is dropped.
-        let _background = AbortOnDrop(vec![
+        let background = AbortOnDrop(vec![
             tokio::spawn(replay_journal(self.state.clone())),
             tokio::spawn(reconcile(self.state.clone())),
             tokio::spawn(sweep_multipart(self.state.clone())),
+            tokio::spawn(lifecycle::warn_if_redis_evicts(self.state.settings.clone())),
         ]);
         let result = self.server.await;
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
+        // Stop the periodic replay first, so the final one has the journal to itself.
+        drop(background);
+        lifecycle::drain_journal(&self.state).await;
         tracing::info!("upload-gateway stopped");
         result
     }

@@ -106,25 +106,11 @@ impl Journal {
     }
 
     fn sealed_files(&self) -> io::Result<Vec<PathBuf>> {
-        let mut files: Vec<PathBuf> = fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(SEALED_PREFIX) && n.ends_with(".jsonl"))
-            })
-            .collect();
-        files.sort();
-        Ok(files)
+        sealed_in(&self.dir)
     }
 
     fn files(&self) -> io::Result<Vec<PathBuf>> {
-        let mut files = self.sealed_files()?;
-        let active = self.dir.join(ACTIVE);
-        if active.exists() {
-            files.push(active);
-        }
-        Ok(files)
+        files_in(&self.dir)
     }
 
     /// Forgets a sealed file whose `entries` have all been applied.
@@ -138,6 +124,30 @@ impl Journal {
     pub fn depth(&self) -> i64 {
         self.depth.get()
     }
+}
+
+fn sealed_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(SEALED_PREFIX) && n.ends_with(".jsonl"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Every journal file in `dir`, oldest first, without taking the lock: reading is safe next
+/// to a running gateway (`upload-gateway journal inspect`).
+pub fn files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = sealed_in(dir)?;
+    let active = dir.join(ACTIVE);
+    if active.exists() {
+        files.push(active);
+    }
+    Ok(files)
 }
 
 /// The entries of one journal file; lines that fail their checksum are skipped and logged.

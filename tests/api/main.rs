@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod callbacks;
 mod cli;
+mod deploy;
 mod errors;
 mod health;
 mod logs;
