@@ -1,6 +1,7 @@
 //! The API test binary: the real server on port 0 against a real redis-server.
 
 mod helpers;
+mod store_harness;
 
 mod auth;
 mod callbacks;
