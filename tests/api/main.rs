@@ -14,5 +14,6 @@ mod multipart;
 mod openapi;
 mod oss_sim;
 mod rights;
+mod store;
 mod sts_standin;
 mod uploads;
