@@ -11,7 +11,7 @@ use super::record::{self, Applied, ApplyError};
 use crate::domain::{UploadKind, UploadRecord, UploadStatus};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::TransitionOutcome;
+use crate::store::{DueKind, TransitionOutcome};
 use time::OffsetDateTime;
 
 /// How many due uploads one reconciler round looks at.
@@ -111,11 +111,16 @@ async fn check_inner(
 /// completed from storage or marked `expired`. Returns how many uploads were looked at.
 pub async fn run_once(state: &AppState) -> Result<usize, ApiError> {
     let interval = state.settings.callbacks.reconcile_interval;
-    if !state.store.try_lock("reconcile", interval).await? {
-        return Ok(0);
-    }
+    let round = state.store.with_lock("reconcile", interval, round(state));
+    round.await?.unwrap_or(Ok(0))
+}
+
+async fn round(state: &AppState) -> Result<usize, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let due = state.store.due_uploads(now, BATCH).await?;
+    let due = state
+        .store
+        .due_uploads_of(now, BATCH, DueKind::NotMultipart)
+        .await?;
     for id in &due {
         let Some(rec) = state.store.get_record(id).await? else {
             state.store.drop_deadline(id).await?;

@@ -7,7 +7,7 @@ use super::{abort_upstream, api};
 use crate::domain::{UploadKind, UploadStatus};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::TransitionOutcome;
+use crate::store::{DueKind, TransitionOutcome};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -28,9 +28,13 @@ pub struct Sweep {
 /// One sweep, if this replica takes the lock.
 pub async fn run_once(state: &AppState) -> Result<Sweep, ApiError> {
     let interval = Duration::from_secs(state.settings.multipart.sweep_interval_secs.max(1));
-    if !state.store.try_lock("multipart-sweep", interval).await? {
-        return Ok(Sweep::default());
-    }
+    let sweep = state
+        .store
+        .with_lock("multipart-sweep", interval, sweep(state));
+    sweep.await?.unwrap_or(Ok(Sweep::default()))
+}
+
+async fn sweep(state: &AppState) -> Result<Sweep, ApiError> {
     let started = Instant::now();
     let mut sweep = Sweep {
         ran: true,
@@ -53,7 +57,7 @@ pub async fn run_once(state: &AppState) -> Result<Sweep, ApiError> {
 async fn expire_due(state: &AppState, sweep: &mut Sweep) -> Result<(), ApiError> {
     let due = state
         .store
-        .due_uploads(OffsetDateTime::now_utc(), BATCH)
+        .due_uploads_of(OffsetDateTime::now_utc(), BATCH, DueKind::Multipart)
         .await?;
     for id in due {
         let Some(rec) = state.store.get_record(&id).await? else {
