@@ -6,6 +6,7 @@ mod store_harness;
 mod auth;
 mod callbacks;
 mod cli;
+mod cluster;
 mod errors;
 mod health;
 mod logs;
