@@ -22,17 +22,19 @@ pub const BUILD_COMMIT: &str = match option_env!("UPLOAD_GATEWAY_COMMIT") {
 // operations are checked by a test below).
 const PROVIDERS: &[&str] = &["oss"];
 pub const REDIS_OPERATIONS: &[&str] = &[
-    "append_event",
     "claim_object",
     "create_record",
     "drop_deadline",
     "due_uploads",
     "get_record",
+    "index_record",
     "list_index",
     "list_records",
     "ping",
     "prune_index",
     "rate_limit",
+    "release_lock",
+    "renew_lock",
     "try_lock",
     "update_record",
 ];

@@ -1,15 +1,16 @@
 //! Applying a verified arrival to Redis, exactly once: the record moves to `completed` (or
-//! `failed`, when the stored object breaks the profile's rules) with compare-and-set, then
-//! the completion event is appended and its id written back into the record. Running the
-//! same arrival again (a replayed callback, a journal replay, a confirm) changes nothing, and
-//! only finishes an event append that an earlier run did not get to.
+//! `failed`, when the stored object breaks the profile's rules) with compare-and-set, and
+//! the completion event is appended in that same atomic step, its id stored in the record.
+//! Running the same arrival again (a replayed callback, a journal replay, a confirm, or
+//! deliveries racing each other) changes nothing and appends nothing; a final record an
+//! older version left without its event gets it, once, by the same guarded step.
 
 use super::Accepted;
 use super::binding::Binding;
 use crate::config::Settings;
 use crate::domain::{ContentType, RecordTarget, UploadKind, UploadRecord, UploadStatus};
 use crate::providers::CallbackFields;
-use crate::store::{Store, StoreError, TransitionOutcome};
+use crate::store::{EventFields, Store, StoreError, TransitionOutcome};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -79,7 +80,10 @@ pub async fn apply(
             .await?
         }
     };
-    let rec = publish(store, applied.record().clone()).await?;
+    let rec = match &applied {
+        Applied::Duplicate(r) if r.event_id.is_none() => publish(store, r.clone()).await?,
+        other => other.record().clone(),
+    };
     if rec.status == UploadStatus::Failed {
         let reason = rec.failure.clone().unwrap_or_default();
         return Err(ApplyError::Rejected(Box::new(rec), reason));
@@ -102,46 +106,54 @@ async fn arrive_for_upload(
 ) -> Result<Applied, ApplyError> {
     let f = entry.callback.fields();
     let outcome = store
-        .update_record(upload_id, |old| {
-            let key_matches = match prefix {
-                None => old.key == f.object,
-                // Before arrival the record holds the prefix; after, the object's key.
-                Some(p) => old.key == p || (old.key == f.object && f.object.starts_with(p)),
-            };
-            let step = if old.user != *user {
-                Step::Mismatch("user")
-            } else if old.bucket != f.bucket || !key_matches {
-                Step::Mismatch("bucket or object")
-            } else if old.kind == UploadKind::Sts
-                || (prefix.is_some() && old.kind != UploadKind::Form)
-            {
-                Step::Mismatch("upload kind")
-            } else if old.status == UploadStatus::Completed
-                || (old.status == UploadStatus::Failed && old.failure.is_some())
-            {
-                if old.etag == f.etag && old.key == f.object {
-                    Step::Duplicate
-                } else {
+        .update_record_with_event(
+            upload_id,
+            |old| {
+                let key_matches = match prefix {
+                    None => old.key == f.object,
+                    // Before arrival the record holds the prefix; after, the object's key.
+                    Some(p) => old.key == p || (old.key == f.object && f.object.starts_with(p)),
+                };
+                let step = if old.user != *user {
+                    Step::Mismatch("user")
+                } else if old.bucket != f.bucket || !key_matches {
+                    Step::Mismatch("bucket or object")
+                } else if old.kind == UploadKind::Sts
+                    || (prefix.is_some() && old.kind != UploadKind::Form)
+                {
+                    Step::Mismatch("upload kind")
+                } else if old.status == UploadStatus::Completed
+                    || (old.status == UploadStatus::Failed && old.failure.is_some())
+                {
+                    if old.etag == f.etag && old.key == f.object {
+                        Step::Duplicate
+                    } else {
+                        Step::Conflict
+                    }
+                } else if old.status == UploadStatus::Aborted {
                     Step::Conflict
+                } else {
+                    Step::Apply
+                };
+                match step {
+                    Step::Apply => {
+                        let mut new = arrive(settings, old, f, entry.callback.received_at());
+                        new.key = f.object.clone();
+                        (Some(new), step)
+                    }
+                    // Final without its event: written before events were appended in the
+                    // transition. Append it now, under the same guard.
+                    Step::Duplicate if old.event_id.is_none() => (Some(old.clone()), step),
+                    other => (None, other),
                 }
-            } else if old.status == UploadStatus::Aborted {
-                Step::Conflict
-            } else {
-                Step::Apply
-            };
-            match step {
-                Step::Apply => {
-                    let mut new = arrive(settings, old, f, entry.callback.received_at());
-                    new.key = f.object.clone();
-                    (Some(new), step)
-                }
-                other => (None, other),
-            }
-        })
+            },
+            unpublished_event,
+        )
         .await?;
     Ok(match outcome {
         TransitionOutcome::NotFound => return Err(ApplyError::UnknownUpload),
-        TransitionOutcome::Applied(rec, _) => Applied::New(rec),
+        TransitionOutcome::Applied(rec, Step::Apply) => Applied::New(rec),
+        TransitionOutcome::Applied(rec, _) => Applied::Duplicate(rec),
         TransitionOutcome::Unchanged(rec, Step::Duplicate) => Applied::Duplicate(rec),
         TransitionOutcome::Unchanged(rec, Step::Conflict) => {
             return Err(ApplyError::Conflict(Box::new(rec)));
@@ -198,14 +210,16 @@ async fn arrive_under_grant(
     );
     rec.grant_id = Some(grant_id.clone());
     let rec = arrive(settings, &rec, f, entry.callback.received_at());
-    match store.create_record(&rec).await {
-        Ok(()) => Ok(Applied::New(rec)),
+    match store
+        .create_record_with_event(&rec, &event_fields(&rec))
+        .await?
+    {
+        Some(stored) => Ok(Applied::New(stored)),
         // Another delivery created it between our read and our write.
-        Err(StoreError::AlreadyExists(_)) => match store.get_record(&id).await? {
+        None => match store.get_record(&id).await? {
             Some(existing) => Ok(Applied::Duplicate(existing)),
             None => Err(ApplyError::UnknownUpload),
         },
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -279,21 +293,25 @@ fn violation(settings: &Settings, old: &UploadRecord, new: &UploadRecord) -> Opt
     None
 }
 
-/// Appends the record's event unless an earlier run did, and notes the event id in the record.
+/// The event a record's new version carries: one per record, for the first final status a
+/// callback (or a check of storage) gave it.
+fn unpublished_event(rec: &UploadRecord) -> Option<EventFields> {
+    let publishable = matches!(rec.status, UploadStatus::Completed | UploadStatus::Failed);
+    (publishable && rec.event_id.is_none()).then(|| event_fields(rec))
+}
+
+/// Appends the event of a final record that has none yet, in the guarded step that stores
+/// its id, so racing runs append it once.
 async fn publish(store: &Store, rec: UploadRecord) -> Result<UploadRecord, StoreError> {
-    if rec.event_id.is_some() {
-        return Ok(rec);
-    }
-    let event_id = store.append_event(&event_fields(&rec)).await?;
     let outcome = store
-        .update_record(&rec.id, |r| {
-            if r.event_id.is_some() {
-                return (None, ());
-            }
-            let mut n = r.clone();
-            n.event_id = Some(event_id.clone());
-            (Some(n), ())
-        })
+        .update_record_with_event(
+            &rec.id,
+            |r| {
+                let missing = r.event_id.is_none() && unpublished_event(r).is_some();
+                (missing.then(|| r.clone()), ())
+            },
+            unpublished_event,
+        )
         .await?;
     Ok(match outcome {
         TransitionOutcome::Applied(r, _) | TransitionOutcome::Unchanged(r, _) => r,
@@ -302,7 +320,7 @@ async fn publish(store: &Store, rec: UploadRecord) -> Result<UploadRecord, Store
 }
 
 /// One stream entry: flat string fields, documented in the README and the OpenAPI spec.
-pub fn event_fields(rec: &UploadRecord) -> Vec<(&'static str, String)> {
+pub fn event_fields(rec: &UploadRecord) -> EventFields {
     let kind = if rec.status == UploadStatus::Completed {
         "upload.completed"
     } else {

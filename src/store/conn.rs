@@ -64,6 +64,12 @@ impl StoreConn {
         }
     }
 
+    /// On a Cluster a pipeline or script may only touch one slot; on a single server the
+    /// store batches keys of several slots into one round trip.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, StoreConn::Cluster { .. })
+    }
+
     pub async fn get(&self) -> Result<Conn, StoreError> {
         match self {
             StoreConn::Standalone(m) => Ok(Conn::Standalone(m.clone())),

@@ -1,33 +1,21 @@
-//! The completion event stream, the claims that make object arrivals idempotent, and the
-//! short locks that let one replica at a time run a background job.
+//! The claims that make object arrivals idempotent, and what the event streams are capped
+//! at. Events themselves are appended by the record scripts, in the step that makes a record
+//! final (`uploads.rs`).
 
+use super::keys::SHARDS;
 use super::{Store, StoreError};
 use crate::domain::UploadId;
-use std::time::Duration;
 
 impl Store {
-    /// Appends one event to the stream (trimmed to about `events_maxlen` entries) and returns
-    /// its stream id.
-    pub async fn append_event(&self, fields: &[(&str, String)]) -> Result<String, StoreError> {
-        self.run("append_event", async {
-            let mut c = self.conn.get().await?;
-            let mut cmd = redis::cmd("XADD");
-            cmd.arg(self.keys.events())
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(self.events_maxlen)
-                .arg("*");
-            for (k, v) in fields {
-                cmd.arg(*k).arg(v);
-            }
-            Ok(cmd.query_async::<String>(&mut c).await?)
-        })
-        .await
+    /// Approximate cap on each shard's stream (`XADD MAXLEN ~`): `events_maxlen` is the cap
+    /// over all shards together.
+    pub(super) fn events_cap(&self) -> u64 {
+        self.events_maxlen.div_ceil(SHARDS as u64).max(1)
     }
 
     /// Claims `candidate` as the record id of this stored object version (bucket, key, ETag).
     /// Returns the id that holds the claim: `candidate` when it was free, otherwise the id an
-    /// earlier delivery of the same object claimed.
+    /// earlier delivery of the same object claimed. A single-key command, so one slot.
     pub async fn claim_object(
         &self,
         bucket: &str,
@@ -52,24 +40,6 @@ impl Store {
                 Some(id) => UploadId::parse(&id)
                     .map_err(|e| StoreError::Corrupt(format!("object claim: {e}"))),
             }
-        })
-        .await
-    }
-
-    /// Takes the named lock for `ttl` if nobody holds it. There is no release: the holder's
-    /// job is periodic and the lock simply lapses, so a crashed holder blocks nobody for long.
-    pub async fn try_lock(&self, name: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.run("try_lock", async {
-            let mut c = self.conn.get().await?;
-            let set: Option<String> = redis::cmd("SET")
-                .arg(self.keys.lock(name))
-                .arg(uuid::Uuid::new_v4().simple().to_string())
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl.as_millis().max(1) as u64)
-                .query_async(&mut c)
-                .await?;
-            Ok(set.is_some())
         })
         .await
     }

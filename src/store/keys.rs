@@ -1,9 +1,24 @@
 //! Every Redis key the gateway uses, built in one place.
 //!
-//! Hash tags (`{...}`) group the keys that one operation touches, so that they land in one
-//! Cluster slot. User ids are segment-encoded, so a user id can never inject a brace.
+//! Redis Cluster runs a script or a pipeline only on keys of one slot, so the layout is
+//! chosen around what each operation touches at once:
+//!
+//! - `{p}:{s<n>}:up:<id>`, `{p}:{s<n>}:deadlines`, `{p}:{s<n>}:events`: a record lives in
+//!   one of [`SHARDS`] shards picked from its id, next to that shard's deadline index and
+//!   event stream, so creating a record with its deadline, and moving it to a final status
+//!   with its event and the deadline removal, are each one script in one slot. Sharding also
+//!   spreads the deadline index and the event stream, which would otherwise be one hot key.
+//! - `{p}:{user:<u>}:uploads`: a user's index lives in the user's slot.
+//! - claims, locks and rate limits are single keys, each in its own slot.
+//!
+//! User ids are segment-encoded, so a user id can never inject a brace.
 
 use crate::domain::{UploadId, UserId, encode_segment};
+
+/// How many shards records, deadline indexes and event streams are split over. Changing it
+/// moves every record to another key: it is part of the storage format (and of the event
+/// contract: one stream per shard).
+pub const SHARDS: usize = 16;
 
 #[derive(Clone, Debug)]
 pub struct Keys {
@@ -21,12 +36,23 @@ impl Keys {
         &self.prefix
     }
 
-    /// The JSON upload record.
-    pub fn record(&self, id: &UploadId) -> String {
-        format!("{}:{{up:{}}}", self.prefix, id)
+    /// The shard of an upload id: its last two hex digits, which in a UUIDv7 are random.
+    pub fn shard_of(id: &UploadId) -> usize {
+        let s = id.as_str();
+        usize::from_str_radix(&s[s.len() - 2..], 16).unwrap_or(0) % SHARDS
     }
 
-    /// Sorted set of a user's upload ids, scored by creation time (ms).
+    /// The JSON upload record.
+    pub fn record(&self, id: &UploadId) -> String {
+        format!("{}{}", self.record_prefix(Self::shard_of(id)), id)
+    }
+
+    /// What record keys of `shard` start with (scripts build record keys from ids with it).
+    pub fn record_prefix(&self, shard: usize) -> String {
+        format!("{}:{{s{}}}:up:", self.prefix, shard)
+    }
+
+    /// Sorted set of a user's upload ids (score 0, ordered by id, i.e. by creation time).
     pub fn user_uploads(&self, user: &UserId) -> String {
         format!("{}:{{user:{}}}:uploads", self.prefix, user.as_segment())
     }
@@ -40,18 +66,34 @@ impl Keys {
         )
     }
 
-    /// Completion events for the application backend (a Redis Stream).
-    pub fn events(&self) -> String {
-        format!("{}:events", self.prefix)
+    /// Completion events of one shard's uploads, for the application backend (a Redis
+    /// Stream).
+    pub fn events(&self, shard: usize) -> String {
+        format!("{}:{{s{}}}:events", self.prefix, shard)
     }
 
-    /// Unfinished uploads scored by the time past which they count as abandoned.
-    pub fn deadlines(&self) -> String {
-        format!("{}:deadlines", self.prefix)
+    /// The stream an upload's events go to.
+    pub fn events_for(&self, id: &UploadId) -> String {
+        self.events(Self::shard_of(id))
+    }
+
+    /// Every event stream, shard 0 first: what a consumer reads.
+    pub fn event_streams(&self) -> Vec<String> {
+        (0..SHARDS).map(|s| self.events(s)).collect()
+    }
+
+    /// One shard's unfinished uploads, scored by the time (unix s) past which they count as
+    /// abandoned.
+    pub fn deadlines(&self, shard: usize) -> String {
+        format!("{}:{{s{}}}:deadlines", self.prefix, shard)
+    }
+
+    pub fn deadlines_for(&self, id: &UploadId) -> String {
+        self.deadlines(Self::shard_of(id))
     }
 
     /// Record id claimed by one stored object version that arrived under an STS grant.
-    /// Hashed: object keys may be a kilobyte long and hold any byte.
+    /// Hashed: object keys may be a kilobyte long and hold any byte. One key, so one slot.
     pub fn object_claim(&self, bucket: &str, key: &str, etag: &str) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -71,10 +113,63 @@ impl Keys {
 mod tests {
     use super::*;
 
+    /// The Cluster slot of a key (CRC16 of its hash tag), as Redis computes it.
+    fn slot(key: &str) -> u16 {
+        let b = key.as_bytes();
+        let tagged = b.iter().position(|&c| c == b'{').and_then(|open| {
+            let close = b[open + 1..].iter().position(|&c| c == b'}')?;
+            (close > 0).then(|| &b[open + 1..open + 1 + close])
+        });
+        crc16(tagged.unwrap_or(b)) % 16384
+    }
+
+    fn crc16(data: &[u8]) -> u16 {
+        // CRC-16/XMODEM, the variant Redis Cluster uses.
+        let mut crc: u16 = 0;
+        for &byte in data {
+            crc ^= u16::from(byte) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc
+    }
+
     #[test]
     fn user_ids_cannot_break_hash_tags() {
         let k = Keys::new("ugw");
         let u = UserId::parse("a}b{c").unwrap();
         assert_eq!(k.user_uploads(&u), "ugw:{user:a%7Db%7Bc}:uploads");
+    }
+
+    #[test]
+    fn slots_match_the_redis_cluster_specification() {
+        // Values from the Cluster spec and `CLUSTER KEYSLOT`.
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+        assert_eq!(slot("foo"), 12182);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+        assert_eq!(slot("foo{}{bar}"), crc16(b"foo{}{bar}") % 16384);
+        assert_eq!(slot("foo{{bar}}zap"), crc16(b"{bar") % 16384);
+    }
+
+    #[test]
+    fn a_record_shares_its_slot_with_its_deadline_index_and_event_stream() {
+        let k = Keys::new("ugw");
+        let mut shards = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let id = UploadId::new();
+            let s = slot(&k.record(&id));
+            assert_eq!(s, slot(&k.deadlines_for(&id)));
+            assert_eq!(s, slot(&k.events_for(&id)));
+            shards.insert(Keys::shard_of(&id));
+        }
+        assert_eq!(shards.len(), SHARDS, "ids spread over every shard");
+        let slots: std::collections::BTreeSet<u16> =
+            (0..SHARDS).map(|s| slot(&k.deadlines(s))).collect();
+        assert_eq!(slots.len(), SHARDS, "each shard its own slot");
     }
 }

@@ -2,18 +2,23 @@
 //!
 //! One connection (multiplexed, reconnecting) per process, standalone or Cluster. Every key
 //! starts with the configured prefix, and keys one operation touches together share a hash
-//! tag (`{up:<id>}`), so the same code runs on Redis Cluster.
+//! tag (see `keys.rs`), so the same code runs on Redis Cluster.
 
 mod conn;
+mod deadlines;
 mod events;
 mod keys;
+mod locks;
 mod ratelimit;
+mod scripts;
 mod uploads;
 
 pub use conn::StoreConn;
-pub use keys::Keys;
+pub use deadlines::DueKind;
+pub use keys::{Keys, SHARDS};
+pub use locks::JobLock;
 pub use ratelimit::RateDecision;
-pub use uploads::{ListPage, ListQuery, TransitionOutcome};
+pub use uploads::{EventFields, ListPage, ListQuery, TransitionOutcome};
 
 use crate::config::RedisSettings;
 use crate::metrics::Metrics;
@@ -58,7 +63,8 @@ impl Store {
         })
     }
 
-    /// Approximate cap on the upload-events stream (`XADD MAXLEN ~`).
+    /// Approximate cap on the upload-event streams together (`XADD MAXLEN ~`, split evenly
+    /// over the shards).
     pub fn events_maxlen(&self) -> u64 {
         self.events_maxlen
     }

@@ -1,25 +1,12 @@
 //! Upload records: created when a right is issued, moved through their life cycle with
-//! compare-and-set, listed per user.
+//! compare-and-set (in the same atomic step as their event), listed per user.
 
-use super::conn::Conn;
+use super::keys::{Keys, SHARDS};
+use super::scripts::{CREATE, TRANSITION};
 use super::{Store, StoreError};
 use crate::domain::{UploadId, UploadRecord, UploadStatus, UserId};
 use redis::AsyncCommands;
-use std::sync::LazyLock;
 use time::OffsetDateTime;
-
-/// Replace the record only if it is still exactly what we read (optimistic concurrency on a
-/// multiplexed connection, where WATCH cannot be used). Keeps the record's TTL.
-static CAS: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local cur = redis.call('GET', KEYS[1])
-if cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-return 1
-",
-    )
-});
 
 /// How many ids one listing call looks at, at most, while filtering by status.
 const MAX_SCAN: usize = 1000;
@@ -47,54 +34,119 @@ pub enum TransitionOutcome<T> {
     NotFound,
 }
 
+/// Flat string fields of one stream entry.
+pub type EventFields = Vec<(&'static str, String)>;
+
 fn decode(id: &UploadId, json: &str) -> Result<UploadRecord, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("record {id}: {e}")))
 }
 
+/// The record as JSON and, when it carries an event, the placeholder standing in its JSON
+/// for the event id that only the script learns. Random, so no client-written value can
+/// equal it.
+fn encode(rec: &UploadRecord, event: Option<&EventFields>) -> Result<(String, String), StoreError> {
+    let placeholder = match event {
+        Some(_) => format!("evt-{}", uuid::Uuid::new_v4().simple()),
+        None => String::new(),
+    };
+    let json = if event.is_some() {
+        let mut with = rec.clone();
+        with.event_id = Some(placeholder.clone());
+        serde_json::to_string(&with)
+    } else {
+        serde_json::to_string(rec)
+    }
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((json, placeholder))
+}
+
+fn push_fields(inv: &mut redis::ScriptInvocation<'_>, event: Option<&EventFields>) {
+    for (k, v) in event.into_iter().flatten() {
+        inv.arg(*k).arg(v);
+    }
+}
+
 impl Store {
-    /// Stores a new record and indexes it for its user (and, while unfinished, by deadline).
+    /// Stores a new record, indexes it for its user and, while unfinished, by deadline.
+    /// One round trip on a single server; on a Cluster two (the record with its deadline,
+    /// then the user's index, which lives in the user's slot).
     pub async fn create_record(&self, rec: &UploadRecord) -> Result<(), StoreError> {
-        let json = serde_json::to_string(rec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let ttl_ms = self.record_ttl.as_millis() as u64;
-        self.run("create_record", async {
-            let mut c = self.conn.get().await?;
-            let created: bool = redis::cmd("SET")
-                .arg(self.keys.record(&rec.id))
-                .arg(&json)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl_ms)
-                .query_async::<Option<String>>(&mut c)
-                .await?
-                .is_some();
-            if !created {
-                return Err(StoreError::AlreadyExists(rec.id.to_string()));
-            }
-            self.index_record(&mut c, rec).await
-        })
-        .await
+        match self.insert_record(rec, None).await? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::AlreadyExists(rec.id.to_string())),
+        }
     }
 
-    async fn index_record(&self, c: &mut Conn, rec: &UploadRecord) -> Result<(), StoreError> {
+    /// [`Store::create_record`] for a record that is born final and appends `event` with it,
+    /// atomically. Returns the stored record (with its event id), or `None` when a record
+    /// with this id exists already (nothing is written then).
+    pub async fn create_record_with_event(
+        &self,
+        rec: &UploadRecord,
+        event: &EventFields,
+    ) -> Result<Option<UploadRecord>, StoreError> {
+        self.insert_record(rec, Some(event)).await
+    }
+
+    async fn insert_record(
+        &self,
+        rec: &UploadRecord,
+        event: Option<&EventFields>,
+    ) -> Result<Option<UploadRecord>, StoreError> {
+        let (json, placeholder) = encode(rec, event)?;
+        let ttl_ms = self.record_ttl.as_millis() as u64;
+        let index_ttl = self.record_ttl.as_secs().max(1);
         let index = self.keys.user_uploads(&rec.user);
-        let ttl_secs = self.record_ttl.as_secs() as i64;
-        redis::pipe()
-            .zadd(&index, rec.id.as_str(), 0)
-            .ignore()
-            .expire(&index, ttl_secs)
-            .ignore()
-            .query_async::<()>(c)
+        let cluster = self.conn.is_cluster();
+        let deadline = if rec.status.is_final() {
+            String::new()
+        } else {
+            rec.expires_at.unix_timestamp().to_string()
+        };
+        let (created, event_id): (i64, Option<String>) = self
+            .run("create_record", async {
+                let mut c = self.conn.get().await?;
+                let mut inv = CREATE.prepare_invoke();
+                inv.key(self.keys.record(&rec.id))
+                    .key(self.keys.deadlines_for(&rec.id))
+                    .key(self.keys.events_for(&rec.id));
+                if !cluster {
+                    inv.key(&index);
+                }
+                inv.arg(&json)
+                    .arg(ttl_ms)
+                    .arg(rec.id.as_str())
+                    .arg(&deadline)
+                    .arg(&placeholder)
+                    .arg(self.events_cap())
+                    .arg(index_ttl);
+                push_fields(&mut inv, event);
+                let reply: Vec<redis::Value> = inv.invoke_async(&mut c).await?;
+                reply_status(reply)
+            })
             .await?;
-        if !rec.status.is_final() {
-            let _: () = c
-                .zadd(
-                    self.keys.deadlines(),
-                    rec.id.as_str(),
-                    rec.expires_at.unix_timestamp(),
-                )
-                .await?;
+        if created == 0 {
+            return Ok(None);
         }
-        Ok(())
+        if cluster {
+            // After the record, not before: a listing drops index entries whose record it
+            // cannot find, and would drop one that ran ahead of its record.
+            self.run("index_record", async {
+                let mut c = self.conn.get().await?;
+                redis::pipe()
+                    .zadd(&index, rec.id.as_str(), 0)
+                    .ignore()
+                    .expire(&index, index_ttl as i64)
+                    .ignore()
+                    .query_async::<()>(&mut c)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        }
+        let mut stored = rec.clone();
+        stored.event_id = event_id.filter(|e| !e.is_empty()).or(stored.event_id);
+        Ok(Some(stored))
     }
 
     pub async fn get_record(&self, id: &UploadId) -> Result<Option<UploadRecord>, StoreError> {
@@ -121,38 +173,65 @@ impl Store {
         id: &UploadId,
         mut f: impl FnMut(&UploadRecord) -> (Option<UploadRecord>, T),
     ) -> Result<TransitionOutcome<T>, StoreError> {
+        self.update_record_with_event(id, &mut f, |_| None).await
+    }
+
+    /// [`Store::update_record`], and when `event` returns fields for the new version, the
+    /// event is appended to the upload's stream in the same atomic step as the change and its
+    /// id stored in the record. Two round trips (read, then compare-and-set) without
+    /// contention. A record that becomes final leaves the deadline index in that step too.
+    pub async fn update_record_with_event<T>(
+        &self,
+        id: &UploadId,
+        mut f: impl FnMut(&UploadRecord) -> (Option<UploadRecord>, T),
+        event: impl Fn(&UploadRecord) -> Option<EventFields>,
+    ) -> Result<TransitionOutcome<T>, StoreError> {
+        let Some((mut old_json, mut old)) = self.get_record_raw(id).await? else {
+            return Ok(TransitionOutcome::NotFound);
+        };
         for _ in 0..16 {
-            let Some((old_json, old)) = self.get_record_raw(id).await? else {
-                return Ok(TransitionOutcome::NotFound);
-            };
             let (new, extra) = f(&old);
             let Some(mut new) = new else {
                 return Ok(TransitionOutcome::Unchanged(old, extra));
             };
             new.updated_at = OffsetDateTime::now_utc();
-            let new_json =
-                serde_json::to_string(&new).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let swapped: i64 = self
+            let fields = event(&new);
+            let (new_json, placeholder) = encode(&new, fields.as_ref())?;
+            let final_flag = if new.status.is_final() { "1" } else { "0" };
+            let reply: Vec<redis::Value> = self
                 .run("update_record", async {
                     let mut c = self.conn.get().await?;
-                    Ok(CAS
-                        .key(self.keys.record(id))
+                    let mut inv = TRANSITION.prepare_invoke();
+                    inv.key(self.keys.record(id))
+                        .key(self.keys.deadlines_for(id))
+                        .key(self.keys.events_for(id))
                         .arg(&old_json)
                         .arg(&new_json)
-                        .invoke_async(&mut c)
-                        .await?)
+                        .arg(id.as_str())
+                        .arg(final_flag)
+                        .arg(&placeholder)
+                        .arg(self.events_cap());
+                    push_fields(&mut inv, fields.as_ref());
+                    Ok(inv.invoke_async(&mut c).await?)
                 })
                 .await?;
-            if swapped == 1 {
-                if new.status.is_final() && !old.status.is_final() {
-                    self.run("drop_deadline", async {
-                        let mut c = self.conn.get().await?;
-                        let _: () = c.zrem(self.keys.deadlines(), id.as_str()).await?;
-                        Ok(())
-                    })
-                    .await?;
+            match reply_status(reply)? {
+                (0, _) => return Ok(TransitionOutcome::NotFound),
+                (1, Some(current)) => {
+                    old = decode(id, &current)?;
+                    old_json = current;
                 }
-                return Ok(TransitionOutcome::Applied(new, extra));
+                (2, event_id) => {
+                    if fields.is_some() {
+                        new.event_id = event_id;
+                    }
+                    return Ok(TransitionOutcome::Applied(new, extra));
+                }
+                (other, _) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "update script answered {other}"
+                    )));
+                }
             }
         }
         Err(StoreError::Corrupt(format!(
@@ -211,16 +290,7 @@ impl Store {
                 });
             }
             let ids: Vec<UploadId> = ids.iter().filter_map(|s| UploadId::parse(s).ok()).collect();
-            let jsons: Vec<Option<String>> = self
-                .run("list_records", async {
-                    let mut c = self.conn.get().await?;
-                    let mut pipe = redis::pipe();
-                    for id in &ids {
-                        pipe.get(self.keys.record(id));
-                    }
-                    Ok(pipe.query_async(&mut c).await?)
-                })
-                .await?;
+            let jsons = self.get_many(&ids).await?;
             let mut stale = Vec::new();
             for (id, json) in ids.iter().zip(jsons) {
                 scanned += 1;
@@ -259,35 +329,62 @@ impl Store {
         }
     }
 
-    /// Ids of unfinished uploads whose deadline is at or before `now` (oldest first).
-    pub async fn due_uploads(
-        &self,
-        now: OffsetDateTime,
-        limit: usize,
-    ) -> Result<Vec<UploadId>, StoreError> {
-        self.run("due_uploads", async {
-            let mut c = self.conn.get().await?;
-            let ids: Vec<String> = c
-                .zrangebyscore_limit(
-                    self.keys.deadlines(),
-                    "-inf",
-                    now.unix_timestamp(),
-                    0,
-                    limit as isize,
-                )
-                .await?;
-            Ok(ids.iter().filter_map(|s| UploadId::parse(s).ok()).collect())
-        })
-        .await
+    /// The records of `ids`, in order: one `MGET` per shard, all in one pipeline on a single
+    /// server and side by side on a Cluster (where one command may not span slots).
+    async fn get_many(&self, ids: &[UploadId]) -> Result<Vec<Option<String>>, StoreError> {
+        let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
+        for (i, id) in ids.iter().enumerate() {
+            by_shard[Keys::shard_of(id)].push(i);
+        }
+        let groups: Vec<&Vec<usize>> = by_shard.iter().filter(|g| !g.is_empty()).collect();
+        let mget = |g: &[usize]| {
+            let mut cmd = redis::cmd("MGET");
+            for &i in g {
+                cmd.arg(self.keys.record(&ids[i]));
+            }
+            cmd
+        };
+        let replies: Vec<Vec<Option<String>>> = self
+            .run("list_records", async {
+                let c = self.conn.get().await?;
+                if self.conn.is_cluster() {
+                    let calls = groups.iter().map(|g| {
+                        let mut c = c.clone();
+                        let cmd = mget(g);
+                        async move { cmd.query_async::<Vec<Option<String>>>(&mut c).await }
+                    });
+                    Ok(futures_util::future::try_join_all(calls).await?)
+                } else {
+                    let mut pipe = redis::pipe();
+                    for g in &groups {
+                        pipe.add_command(mget(g));
+                    }
+                    let mut c = c;
+                    Ok(pipe.query_async(&mut c).await?)
+                }
+            })
+            .await?;
+        let mut out = vec![None; ids.len()];
+        for (g, reply) in groups.iter().zip(replies) {
+            for (&i, json) in g.iter().zip(reply) {
+                out[i] = json;
+            }
+        }
+        Ok(out)
     }
+}
 
-    /// Forgets a deadline entry whose record is gone.
-    pub async fn drop_deadline(&self, id: &UploadId) -> Result<(), StoreError> {
-        self.run("drop_deadline", async {
-            let mut c = self.conn.get().await?;
-            let _: () = c.zrem(self.keys.deadlines(), id.as_str()).await?;
-            Ok(())
-        })
-        .await
-    }
+/// `{status, value?}` from a script reply.
+fn reply_status(reply: Vec<redis::Value>) -> Result<(i64, Option<String>), StoreError> {
+    let mut it = reply.into_iter();
+    let status: i64 = match it.next() {
+        Some(v) => redis::from_redis_value(v).map_err(redis::RedisError::from)?,
+        None => return Err(StoreError::Corrupt("empty script reply".into())),
+    };
+    let value = it
+        .next()
+        .map(redis::from_redis_value::<String>)
+        .transpose()
+        .map_err(redis::RedisError::from)?;
+    Ok((status, value))
 }

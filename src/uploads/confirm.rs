@@ -11,7 +11,7 @@ use crate::callbacks::record::{self, Applied, ApplyError};
 use crate::domain::{UploadKind, UploadRecord, UploadStatus, UserId};
 use crate::error::ApiError;
 use crate::providers::VerifiedCallback;
-use crate::store::TransitionOutcome;
+use crate::store::{DueKind, TransitionOutcome};
 
 /// How many due uploads one reconciler round looks at.
 const BATCH: usize = 100;
@@ -111,11 +111,16 @@ impl Uploads {
     /// completed from storage or marked `expired`. Returns how many uploads were looked at.
     pub async fn reconcile_once(&self) -> Result<usize, ApiError> {
         let interval = self.settings.callbacks.reconcile_interval;
-        if !self.store.try_lock("reconcile", interval).await? {
-            return Ok(0);
-        }
+        let round = self.store.with_lock("reconcile", interval, self.round());
+        round.await?.unwrap_or(Ok(0))
+    }
+
+    async fn round(&self) -> Result<usize, ApiError> {
         let now = self.now();
-        let due = self.store.due_uploads(now, BATCH).await?;
+        let due = self
+            .store
+            .due_uploads_of(now, BATCH, DueKind::NotMultipart)
+            .await?;
         for id in &due {
             let Some(rec) = self.store.get_record(id).await? else {
                 self.store.drop_deadline(id).await?;

@@ -7,7 +7,7 @@ use super::Uploads;
 use super::multipart::api;
 use crate::domain::{UploadKind, UploadStatus};
 use crate::error::ApiError;
-use crate::store::TransitionOutcome;
+use crate::store::{DueKind, TransitionOutcome};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,10 @@ impl Uploads {
 
     async fn expire_due(&self, sweep: &mut Sweep) -> Result<(), ApiError> {
         let state = self;
-        let due = state.store.due_uploads(state.now(), BATCH).await?;
+        let due = state
+            .store
+            .due_uploads_of(state.now(), BATCH, DueKind::Multipart)
+            .await?;
         for id in due {
             let Some(rec) = state.store.get_record(&id).await? else {
                 continue;

@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use crate::oss_sim::{self, Callback, Issued, KeyServer, Stored};
+use crate::store_harness::stream_events;
 use crate::sts_standin::{Behaviour, StsStandIn};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -56,23 +57,7 @@ async fn events_in(redis: &RedisServer, prefix: &str) -> Vec<HashMap<String, Str
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(format!("{prefix}:events"))
-        .arg("-")
-        .arg("+")
-        .query_async(&mut c)
-        .await
-        .unwrap();
-    reply
-        .ids
-        .into_iter()
-        .map(|e| {
-            e.map
-                .into_iter()
-                .map(|(k, v)| (k, redis::from_redis_value::<String>(v).unwrap()))
-                .collect()
-        })
-        .collect()
+    stream_events(&mut c, prefix).await
 }
 
 #[tokio::test]
@@ -618,8 +603,9 @@ async fn confirm_and_the_reconciler_complete_uploads_whose_callback_never_came()
         .unwrap();
     let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
     for id in [&landed, &never] {
+        let id = upload_gateway::domain::UploadId::parse(id).unwrap();
         let _: () = redis::cmd("ZADD")
-            .arg(format!("{}:deadlines", app2.prefix))
+            .arg(app2.store().keys().deadlines_for(&id))
             .arg(past)
             .arg(id.as_str())
             .query_async(&mut c)

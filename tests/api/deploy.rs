@@ -154,12 +154,9 @@ impl Rig {
             .get_multiplexed_async_connection()
             .await
             .unwrap();
-        let n: usize = redis::cmd("XLEN")
-            .arg(format!("{}:events", self.prefix))
-            .query_async(&mut c)
+        crate::store_harness::stream_events(&mut c, &self.prefix)
             .await
-            .unwrap();
-        n
+            .len()
     }
 
     fn inspect(&self) -> String {

@@ -1,10 +1,12 @@
 //! The API test binary: the real server on port 0 against a real redis-server.
 
 mod helpers;
+mod store_harness;
 
 mod auth;
 mod callbacks;
 mod cli;
+mod cluster;
 mod deploy;
 mod errors;
 mod health;
@@ -14,5 +16,6 @@ mod multipart;
 mod openapi;
 mod oss_sim;
 mod rights;
+mod store;
 mod sts_standin;
 mod uploads;
