@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 pub(crate) const MINIMAL: &str = r#"
 [auth]
