@@ -20,7 +20,10 @@ mod server;
 mod values;
 
 pub use auth::{ApiKeySettings, AuthSettings, JwtSettings};
-pub use bucket::{BucketSettings, ProviderKind, SignatureVersion, StsSettings, UrlStyle};
+pub use bucket::{
+    BucketSettings, OssBucket, OssStsSettings, ProviderKind, SignatureVersion, UrlStyle,
+    VendorBucket,
+};
 pub use callbacks::{
     CallbackSettings, DEFAULT_KEY_URL_PREFIXES, KeyParseError, PinnedKey, RESPONSE_FIELDS,
     parse_public_key,
