@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 pub(crate) const MINIMAL: &str = r#"
 [auth]
@@ -49,7 +50,9 @@ fn a_minimal_config_gets_defaults() {
     assert_eq!(s.listen.port(), 8080);
     assert_eq!(s.redis.key_prefix, "ugw");
     let p = s.profile("avatars").unwrap();
-    assert_eq!(p.bucket.signature_version, SignatureVersion::V4);
+    match &p.bucket.vendor {
+        VendorBucket::Oss(oss) => assert_eq!(oss.signature_version, SignatureVersion::V4),
+    }
     assert_eq!(p.expires_in, Duration::from_secs(900));
     assert!(p.callback);
 }

@@ -15,7 +15,7 @@ pub use error::UpstreamError;
 pub use types::*;
 pub use verified::{CallbackFields, VerifiedCallback};
 
-use crate::config::{ConfigError, ProviderKind, Settings};
+use crate::config::{ConfigError, Settings, VendorBucket};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -32,9 +32,10 @@ impl Providers {
     ) -> Result<Providers, ConfigError> {
         let mut map: BTreeMap<String, Arc<dyn Provider>> = BTreeMap::new();
         for (name, b) in &settings.buckets {
-            let p: Arc<dyn Provider> = match b.provider {
-                ProviderKind::Oss => Arc::new(oss::OssProvider::new(
+            let p: Arc<dyn Provider> = match &b.vendor {
+                VendorBucket::Oss(vendor) => Arc::new(oss::OssProvider::new(
                     b.clone(),
+                    vendor,
                     &settings.callbacks,
                     http.clone(),
                 )),

@@ -17,7 +17,9 @@ use super::{
     ObjectMeta, ObjectOp, Provider, ScopedCredentials, SignedForm, SignedUrl, UpstreamError,
     UrlRequest,
 };
-use crate::config::{BucketSettings, CallbackBodyType, CallbackSettings, SignatureVersion};
+use crate::config::{
+    BucketSettings, CallbackBodyType, CallbackSettings, OssBucket, ProviderKind, SignatureVersion,
+};
 use crate::domain::CallbackVars;
 use callback_params::{CallbackSpec, MAX_PARAM_BYTES};
 use futures_util::future::BoxFuture;
@@ -30,6 +32,8 @@ use time::OffsetDateTime;
 
 pub struct OssProvider {
     bucket: Arc<BucketSettings>,
+    /// The OSS part of `bucket.vendor`, unwrapped once here.
+    oss: OssBucket,
     location: BucketLocation,
     callback_url: String,
     callback_host: Option<String>,
@@ -40,12 +44,14 @@ pub struct OssProvider {
 impl OssProvider {
     pub fn new(
         bucket: Arc<BucketSettings>,
+        oss: &OssBucket,
         callbacks: &CallbackSettings,
         http: reqwest::Client,
     ) -> Self {
         OssProvider {
             location: BucketLocation::from_settings(&bucket),
             bucket,
+            oss: oss.clone(),
             callback_url: callbacks.url.to_string(),
             callback_host: callbacks.callback_host.clone(),
             callback_sni: callbacks.callback_sni,
@@ -88,7 +94,7 @@ fn var_names(cb: &CallbackRequest) -> Vec<String> {
 
 impl Provider for OssProvider {
     fn kind(&self) -> &'static str {
-        "oss"
+        ProviderKind::Oss.as_str()
     }
 
     fn endpoint(&self) -> String {
@@ -138,8 +144,7 @@ impl Provider for OssProvider {
             headers.push(("Content-MD5".into(), md5.into()));
         }
         let mut additional = Vec::new();
-        if let (Some(len), SignatureVersion::V4) =
-            (req.content_length, self.bucket.signature_version)
+        if let (Some(len), SignatureVersion::V4) = (req.content_length, self.oss.signature_version)
         {
             headers.push(("Content-Length".into(), len.to_string()));
             additional.push("content-length".to_string());
@@ -154,7 +159,7 @@ impl Provider for OssProvider {
             expires_in: req.expires_in,
         };
         let creds = creds.copied().unwrap_or_else(|| self.own_credentials());
-        let signed = match self.bucket.signature_version {
+        let signed = match self.oss.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
             SignatureVersion::V4 => {
                 sign_v4::presign(&self.location, &self.bucket.region, creds, &input)
@@ -290,10 +295,7 @@ impl Provider for OssProvider {
     }
 
     fn credentials(&self) -> Option<&dyn CredentialIssuer> {
-        self.bucket
-            .sts
-            .as_ref()
-            .map(|_| self as &dyn CredentialIssuer)
+        self.oss.sts.as_ref().map(|_| self as &dyn CredentialIssuer)
     }
 }
 
@@ -334,7 +336,7 @@ impl FormSigner for OssProvider {
         };
         let creds = req.credentials.unwrap_or_else(|| self.own_credentials());
         let signed = post_policy::sign(
-            self.bucket.signature_version,
+            self.oss.signature_version,
             &self.bucket.region,
             creds,
             &input,
@@ -361,7 +363,7 @@ impl CredentialIssuer for OssProvider {
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>> {
         Box::pin(async move {
-            let sts_settings = self.bucket.sts.as_ref().ok_or(UpstreamError::Failed {
+            let sts_settings = self.oss.sts.as_ref().ok_or(UpstreamError::Failed {
                 service: "STS",
                 class: "not-configured",
                 detail: "no [buckets.*.sts] section".into(),

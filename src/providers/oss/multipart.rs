@@ -93,7 +93,7 @@ impl OssProvider {
             now: OffsetDateTime::now_utc(),
             expires_in: CALL_EXPIRES_SECS,
         };
-        let signed = match self.bucket.signature_version {
+        let signed = match self.oss.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
             SignatureVersion::V4 => {
                 sign_v4::presign(&self.location, &self.bucket.region, creds, &input)
