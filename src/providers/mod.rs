@@ -2,6 +2,7 @@
 //! this object") into that vendor's signed URL, form or temporary credentials. Signers are
 //! pure functions with the clock passed in; the [`Provider`] trait is what routes see.
 
+pub mod cos;
 pub mod encoding;
 pub mod oss;
 
