@@ -26,6 +26,15 @@ ensure_python_oss2() {
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages oss2
 }
 
+# Tencent's Python COS SDK, the oracle for `sign cos`.
+ensure_python_cos() {
+  have python3 || apt_install python3 python3-pip
+  python3 -c 'import qcloud_cos' 2>/dev/null && return
+  echo "installing cos-python-sdk-v5 with pip" >&2
+  python3 -m pip install --quiet --disable-pip-version-check cos-python-sdk-v5 ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages cos-python-sdk-v5
+}
+
 # Debian's Chromium (headless browser tests) and the e2e Node packages (Playwright core,
 # Uppy, esbuild, ali-oss) from tests/e2e/browser/package-lock.json.
 ensure_browser_tools() {

@@ -14,6 +14,11 @@ rm -f target/tmp/*.log
 
 cargo test --workspace --locked "$@"
 
+# `sign cos` against Tencent's own SDK (pure signing, no store needed).
+ensure_python_cos
+cargo build --locked --bin upload-gateway
+GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/cos_sdk_sign.py
+
 # oss-local against Alibaba's own SDK: the proof that the local store verifies signatures
 # as OSS does (the gateway's tests above trust it for that).
 ensure_python_oss2

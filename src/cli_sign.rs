@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 pub enum SignCommand {
     /// Alibaba Cloud OSS (credentials from OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET).
     Oss(OssSign),
+    /// Tencent Cloud COS (credentials from COS_SECRET_ID / COS_SECRET_KEY).
+    Cos(crate::cli_sign_cos::CosSign),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -84,6 +86,7 @@ pub fn run(cmd: SignCommand) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        SignCommand::Cos(args) => crate::cli_sign_cos::run(args),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod cli;
 mod cli_ops;
 mod cli_sign;
+mod cli_sign_cos;
 pub mod config;
 pub mod domain;
 pub mod error;

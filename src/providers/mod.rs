@@ -4,6 +4,7 @@
 //! [`Provider`] trait and its small optional capabilities are what the services see.
 
 mod capabilities;
+pub mod cos;
 pub mod encoding;
 mod error;
 pub mod oss;

@@ -6,6 +6,7 @@ mod store_harness;
 mod auth;
 mod callbacks;
 mod cli;
+mod cli_cos;
 mod cluster;
 mod deploy;
 mod errors;
