@@ -24,7 +24,7 @@ pub fn encode_path(s: &str) -> String {
 }
 
 /// `k=v&k=v` with every key and value encoded; a key with an empty value is written bare
-/// only when `bare_empty` is set.
+/// (`?append&position=0`), as OSS signs sub-resources.
 pub fn query_string(params: &[(String, String)]) -> String {
     let mut out = String::new();
     for (k, v) in params {

@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 pub struct CallbackFields {
     pub bucket: String,
     pub object: String,
+    /// Normalised by the vendor's adapter the same way for callbacks and HeadObject (no
+    /// quotes; OSS: upper case), so records compare ETags as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

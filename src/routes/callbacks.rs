@@ -30,35 +30,17 @@ async fn handle(
     state: &AppState,
     req: &HttpRequest,
     provider: &str,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let receiver = &state.callbacks;
     let provider = receiver
         .provider(provider)
         .ok_or_else(|| ApiError::NotFound("no such callback endpoint".into()))?;
     let limit = state.settings.callbacks.max_body_bytes;
-    // Refusals before the receiver sees the request are counted here.
-    let refuse = |e: ApiError| {
+    let body = read_capped(req, payload, limit).await.inspect_err(|_| {
+        // Refusals before the receiver sees the request are counted here.
         receiver.count(provider, "malformed");
-        e
-    };
-    let too_large = || refuse(ApiError::PayloadTooLarge { limit });
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| refuse(ApiError::CallbackMalformed(format!("body: {e}"))))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
+    })?;
     let target = req
         .uri()
         .path_and_query()
@@ -76,4 +58,31 @@ async fn handle(
     };
     let answer = receiver.receive(provider, raw).await?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The raw body, refused as soon as it would pass `limit` (the signature covers the exact
+/// bytes, so nothing is decoded here).
+async fn read_capped(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    let too_large = || ApiError::PayloadTooLarge { limit };
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::CallbackMalformed(format!("body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -4,7 +4,7 @@
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::uploads::grants::IssuedGrant;
+use crate::uploads::grants::{Grant, IssuedGrant};
 use actix_web::{HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -87,41 +87,45 @@ pub async fn oss_sdk(
     }
     .await;
     match result {
-        Ok(IssuedGrant { grant, .. }) => {
-            let c = &grant.credentials;
-            let expiration = c
-                .expiration
-                .to_offset(time::UtcOffset::UTC)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            HttpResponse::Ok()
-                .insert_header(("Cache-Control", "no-store"))
-                .json(serde_json::json!({
-                    "StatusCode": 200,
-                    "AccessKeyId": c.access_key_id,
-                    "AccessKeySecret": c.access_key_secret.expose_secret(),
-                    "SecurityToken": c.security_token.expose_secret(),
-                    "Expiration": expiration,
-                }))
-        }
-        Err(e) => {
-            use actix_web::ResponseError;
-            // Log and count as every other error does, then answer in the SDK's shape.
-            let standard = e.error_response();
-            let status = standard.status();
-            let mut resp = HttpResponse::build(status);
-            for (name, value) in standard.headers() {
-                if name != actix_web::http::header::CONTENT_TYPE
-                    && name != actix_web::http::header::CONTENT_LENGTH
-                {
-                    resp.insert_header((name.clone(), value.clone()));
-                }
-            }
-            resp.json(serde_json::json!({
-                "StatusCode": status.as_u16(),
-                "ErrorCode": e.code(),
-                "ErrorMessage": e.public_message(),
-            }))
+        Ok(IssuedGrant { grant, .. }) => sdk_credentials(&grant),
+        Err(e) => sdk_error(e),
+    }
+}
+
+fn sdk_credentials(grant: &Grant) -> HttpResponse {
+    let c = &grant.credentials;
+    let expiration = c
+        .expiration
+        .to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({
+            "StatusCode": 200,
+            "AccessKeyId": c.access_key_id,
+            "AccessKeySecret": c.access_key_secret.expose_secret(),
+            "SecurityToken": c.security_token.expose_secret(),
+            "Expiration": expiration,
+        }))
+}
+
+/// Logged and counted as every other error is, then answered in the SDK's shape.
+fn sdk_error(e: ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let standard = e.error_response();
+    let status = standard.status();
+    let mut resp = HttpResponse::build(status);
+    for (name, value) in standard.headers() {
+        if name != actix_web::http::header::CONTENT_TYPE
+            && name != actix_web::http::header::CONTENT_LENGTH
+        {
+            resp.insert_header((name.clone(), value.clone()));
         }
     }
+    resp.json(serde_json::json!({
+        "StatusCode": status.as_u16(),
+        "ErrorCode": e.code(),
+        "ErrorMessage": e.public_message(),
+    }))
 }

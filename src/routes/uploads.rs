@@ -47,40 +47,44 @@ pub async fn list(
     who: AuthUser,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = params.into_inner();
-    let status = params
-        .status
-        .map(|s| {
-            s.parse::<UploadStatus>()
-                .map_err(|e| ApiError::InvalidQuery(format!("status: {e}")))
-        })
-        .transpose()?;
-    let limit = params.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::InvalidQuery(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let cursor = params
-        .cursor
-        .map(|c| {
-            UploadId::parse(&c)
-                .map_err(|_| ApiError::InvalidQuery("cursor is not one this service issued".into()))
-        })
-        .transpose()?;
     let page = state
         .uploads
-        .list(
-            &who.user,
-            &ListQuery {
-                status,
-                limit,
-                cursor,
-            },
-        )
+        .list(&who.user, &params.into_inner().query()?)
         .await?;
     Ok(HttpResponse::Ok().json(ListBody {
         items: page.items,
         next_cursor: page.next_cursor,
     }))
+}
+
+impl ListParams {
+    fn query(self) -> Result<ListQuery, ApiError> {
+        let params = self;
+        let status = params
+            .status
+            .map(|s| {
+                s.parse::<UploadStatus>()
+                    .map_err(|e| ApiError::InvalidQuery(format!("status: {e}")))
+            })
+            .transpose()?;
+        let limit = params.limit.unwrap_or(20);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(ApiError::InvalidQuery(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        let cursor = params
+            .cursor
+            .map(|c| {
+                UploadId::parse(&c).map_err(|_| {
+                    ApiError::InvalidQuery("cursor is not one this service issued".into())
+                })
+            })
+            .transpose()?;
+        Ok(ListQuery {
+            status,
+            limit,
+            cursor,
+        })
+    }
 }
