@@ -101,11 +101,13 @@ fn http_get_status(target: &str, timeout: Duration) -> Result<u16, String> {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
-    write!(
-        stream,
+    // One write: a formatted write! to the socket goes out in pieces.
+    let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: upload-gateway-healthcheck\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut head = [0u8; 64];
     let mut n = 0;
     while n < 12 {
@@ -267,11 +269,19 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
+            // Read the whole request first: answering early makes the client's write fail.
+            let mut got = Vec::new();
             let mut buf = [0u8; 512];
-            let n = s.read(&mut buf).unwrap();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
             s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
                 .unwrap();
-            String::from_utf8_lossy(&buf[..n]).to_string()
+            String::from_utf8_lossy(&got).to_string()
         });
         let status = http_get_status(
             &format!("http://127.0.0.1:{port}/readyz?x=1"),
