@@ -444,6 +444,7 @@ impl Settings {
             let profile = profile::validate(&name, p, &buckets)?;
             profiles.insert(name, Arc::new(profile));
         }
+        profile::check_sts_prefixes(&profiles)?;
 
         let needs_ticket = profiles.values().any(|p| p.callback);
         let ticket_secret = match ticket_secret {

@@ -13,5 +13,6 @@ mod multipart;
 mod openapi;
 mod oss_sim;
 mod rights;
+mod sts_callbacks;
 mod sts_standin;
 mod uploads;
