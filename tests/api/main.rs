@@ -7,6 +7,7 @@ mod callbacks;
 mod cli;
 mod errors;
 mod health;
+mod key_urls;
 mod logs;
 mod metrics;
 mod multipart;

@@ -85,8 +85,8 @@ pub fn verify(
 /// fetched. A prefix must end in `/` (checked at config load), so matching it byte for byte
 /// pins scheme, host and port. The URL must already be in the form the URL parser (and so the
 /// HTTP client) gives it: anything the parser would rewrite (dot segments, case, default
-/// ports, user info, backslashes) is refused rather than normalised, and so are encoded dots,
-/// slashes and backslashes, which some servers decode. What is returned is exactly what was
+/// ports, user info, backslashes) is refused rather than normalised, and so are a query and
+/// any percent-encoding (encoded dots, slashes and backslashes, which some servers decode). What is returned is exactly what was
 /// checked, and exactly what is fetched.
 pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, KeyUrlError> {
     let raw = STANDARD
@@ -101,7 +101,10 @@ pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, 
     }
     let parsed = url::Url::parse(&url).map_err(|_| KeyUrlError::NotAllowed)?;
     // The normalised form is what a client would request: it must be the string itself.
-    if parsed.as_str() != url || has_dot_segment_or_encoded_separator(parsed.path()) {
+    if parsed.as_str() != url
+        || parsed.query().is_some()
+        || has_dot_segment_or_encoded_separator(parsed.path())
+    {
         return Err(KeyUrlError::NotAllowed);
     }
     let allowed = prefixes.iter().any(|p| {
@@ -123,13 +126,11 @@ pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, 
     }
 }
 
-/// `.` or `..` segments (also percent-encoded), or an encoded `/` or `\`.
+/// Anything but unreserved characters and `/` (so no percent-encoding at all: no encoded
+/// dots, slashes or backslashes, single or double), or a `.` or `..` segment.
 fn has_dot_segment_or_encoded_separator(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%2e") {
-        return true;
-    }
-    lower.split('/').any(|seg| seg == "." || seg == "..")
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/');
+    !path.bytes().all(plain) || path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 #[cfg(test)]
