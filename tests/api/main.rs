@@ -6,6 +6,7 @@ mod auth;
 mod callbacks;
 mod cli;
 mod errors;
+mod forgery;
 mod health;
 mod key_urls;
 mod logs;
