@@ -135,7 +135,15 @@ impl Receiver {
             "recording the callback in Redis failed; journaling it"
         );
         match self.journal.append(entry.clone()).await {
-            Ok(()) => Ok((self.answer_unrecorded(&entry), "journaled")),
+            Ok(()) => match trust::profile_violation(
+                &self.settings,
+                &entry.binding,
+                entry.callback.fields(),
+            ) {
+                // The replayed record will be `failed`: say so now, as with Redis up.
+                Some(reason) => Err(ApiError::UploadRejected(reason)),
+                None => Ok((self.answer_unrecorded(&entry), "journaled")),
+            },
             Err(e) => {
                 tracing::error!(
                     upload_id = %entry.binding.upload_id(),

@@ -28,6 +28,51 @@ pub fn storage_check<'a>(
         .map(|p| p.bucket.name.as_str())
 }
 
+/// What the profile's own rules (size bounds, content types) say about the arrival, as far
+/// as they can be known without Redis: the answer a journaled callback gets must be what the
+/// record will say once replayed. (The declared size lives in the record and is checked on
+/// replay.)
+pub fn profile_violation(
+    settings: &Settings,
+    binding: &Binding,
+    fields: &CallbackFields,
+) -> Option<String> {
+    let profile = match binding {
+        Binding::Grant { profile, .. } => settings.profile(profile)?,
+        other => settings.profiles.values().find(|p| {
+            p.callback
+                && p.bucket.bucket == fields.bucket
+                && fields
+                    .object
+                    .starts_with(p.template.prefix_for(other.user()).as_str())
+        })?,
+    };
+    if let Some(size) = fields.size {
+        if size > profile.max_size {
+            return Some(format!(
+                "size {size} exceeds the limit of {} bytes",
+                profile.max_size
+            ));
+        }
+        if size < profile.min_size {
+            return Some(format!(
+                "size {size} is below the minimum of {} bytes",
+                profile.min_size
+            ));
+        }
+    }
+    let ct = fields.mime_type.as_deref()?;
+    let allowed =
+        crate::domain::ContentType::parse(ct).is_ok_and(|c| profile.allows_content_type(&c));
+    (!allowed).then(|| {
+        format!(
+            "content type '{}' is not allowed (allowed: {})",
+            ct.chars().take(100).collect::<String>(),
+            profile.allowed_types_text()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
