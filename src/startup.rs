@@ -59,9 +59,14 @@ impl Application {
         let verifiers = providers
             .verifiers(&settings, metrics.clone())
             .map_err(StartupError)?;
-        let callbacks =
-            crate::callbacks::Receiver::new(settings.clone(), verifiers, &store, metrics.clone())
-                .map_err(StartupError)?;
+        let callbacks = crate::callbacks::Receiver::new(
+            settings.clone(),
+            verifiers,
+            providers.clone(),
+            &store,
+            metrics.clone(),
+        )
+        .map_err(StartupError)?;
         let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone());
         let state = web::Data::new(AppState {
             settings: settings.clone(),

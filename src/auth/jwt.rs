@@ -56,6 +56,13 @@ impl JwtVerifier {
     pub fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
         let header = decode_header(token)
             .map_err(|_| ApiError::InvalidToken("the token is not a well-formed JWT".into()))?;
+        // RFC 7515 4.1.11: a header parameter listed as critical must be understood, and
+        // this service understands none.
+        if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
+            return Err(ApiError::InvalidToken(
+                "the token lists critical header parameters ('crit') this service does not understand".into(),
+            ));
+        }
         // The algorithm is chosen by our config, never by the token: a token may only pick
         // among the keys we hold, each bound to its own algorithm.
         let (key, validation) = match header.alg {
@@ -96,5 +103,28 @@ impl JwtVerifier {
             user,
             method: AuthMethod::Jwt,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use crate::config::tests::MINIMAL;
+
+    /// `config/example.toml` recommends a leeway; its comment must state the real default.
+    #[test]
+    fn the_example_states_the_leeway_default_that_applies() {
+        let text = format!(
+            "{MINIMAL}\n[auth.jwt]\nhs256_secret = \"{}\"\nissuer = \"i\"\naudience = \"a\"\n",
+            "s".repeat(32)
+        );
+        let s = Settings::from_toml(&text).unwrap();
+        let default = s.auth.jwt.as_ref().unwrap().leeway_secs;
+        let example = include_str!("../../config/example.toml");
+        let line = example
+            .lines()
+            .find(|l| l.starts_with("leeway_secs"))
+            .unwrap();
+        assert!(line.contains(&format!("(default {default}")), "{line}");
     }
 }

@@ -5,7 +5,9 @@
 //! Layout: `active.jsonl` takes appends; replay first renames it to `sealed-<uuidv7>.jsonl`,
 //! so appends and replay never touch the same file. Each line is
 //! `<16 hex of sha256(json)> <json>`: a torn last line (crash mid-write, never acknowledged)
-//! fails its checksum and is skipped. A lock file stops two processes sharing a directory.
+//! fails its checksum and is skipped, and every append starts on a fresh line (a separator
+//! is written first when the file ends in a torn line), so a torn tail never swallows the
+//! next acknowledged entry. A lock file stops two processes sharing a directory.
 
 use super::Accepted;
 use prometheus::IntGauge;
@@ -62,14 +64,19 @@ impl Journal {
         if guard.is_none() {
             let file = OpenOptions::new()
                 .create(true)
+                .read(true)
                 .append(true)
                 .open(self.dir.join(ACTIVE))?;
             sync_dir(&self.dir)?;
             *guard = Some(file);
         }
         let file = guard.as_mut().expect("opened above");
-        let written = file
-            .write_all(line.as_bytes())
+        let written = ends_mid_line(file)
+            .and_then(|torn| {
+                // The torn line was never acknowledged; keep it apart from this one.
+                let start = if torn { "\n" } else { "" };
+                file.write_all(format!("{start}{line}").as_bytes())
+            })
             .and_then(|_| file.sync_data());
         if written.is_err() {
             // Reopen next time rather than append after a partial line.
@@ -173,6 +180,18 @@ pub fn read_entries(path: &Path) -> io::Result<Vec<Accepted>> {
     Ok(out)
 }
 
+/// Whether the file's last byte is not a newline (a write that crashed or failed halfway).
+fn ends_mid_line(file: &File) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] != b'\n')
+}
+
 fn checksum(json: &str) -> String {
     hex::encode(&Sha256::digest(json.as_bytes())[..8])
 }
@@ -250,6 +269,51 @@ mod tests {
             read_entries(&files[0]).unwrap()[0].callback.fields().object,
             "c"
         );
+    }
+
+    fn tear(dir: &Path) {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(ACTIVE))
+            .unwrap();
+        f.write_all(b"0123456789abcdef {\"provider\":\"oss\",\"rece")
+            .unwrap();
+    }
+
+    fn objects(j: &Journal) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in j.seal().unwrap() {
+            for e in read_entries(&f).unwrap() {
+                out.push(e.callback.fields().object.clone());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_append_after_a_torn_tail_found_at_start_up_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A first entry torn by a crash (or a full disk) before anything else was written.
+        tear(dir.path());
+        let j = Journal::open(dir.path(), gauge()).unwrap();
+        assert_eq!(j.depth(), 0);
+        j.append_blocking(&entry("after-crash")).unwrap();
+        assert_eq!(j.depth(), 1);
+        assert_eq!(objects(&j), ["after-crash"]);
+    }
+
+    #[test]
+    fn an_append_after_a_write_torn_while_running_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), gauge()).unwrap();
+        j.append_blocking(&entry("a")).unwrap();
+        // A write of this process that stopped halfway (ENOSPC, EIO) leaves half a line.
+        tear(dir.path());
+        j.append_blocking(&entry("b")).unwrap();
+        j.append_blocking(&entry("c")).unwrap();
+        assert_eq!(j.depth(), 3);
+        assert_eq!(objects(&j), ["a", "b", "c"]);
     }
 
     #[test]

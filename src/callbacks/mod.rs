@@ -8,6 +8,7 @@ pub mod binding;
 pub mod journal;
 pub mod receiver;
 pub mod record;
+pub mod trust;
 
 use crate::providers::VerifiedCallback;
 use serde::{Deserialize, Serialize};

@@ -7,11 +7,12 @@ use super::Accepted;
 use super::binding::{self, BindingError};
 use super::journal::{self, Journal};
 use super::record::{self, Applied, ApplyError};
+use super::trust;
 use crate::config::Settings;
 use crate::domain::{UploadId, UploadRecord, UploadStatus};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::providers::{CallbackVerifier, RawCallback};
+use crate::providers::{CallbackVerifier, Providers, RawCallback, VerifiedCallback};
 use crate::store::Store;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -22,6 +23,8 @@ use time::OffsetDateTime;
 pub struct Receiver {
     verifiers: BTreeMap<&'static str, Arc<dyn CallbackVerifier>>,
     journal: Arc<Journal>,
+    /// For the HeadObject that replaces the facts of callbacks the client may have written.
+    providers: Providers,
     settings: Arc<Settings>,
     metrics: Arc<Metrics>,
     /// The store with the callback's tighter per-operation timeout.
@@ -39,6 +42,8 @@ fn result_of(e: &ApiError) -> &'static str {
         ApiError::CallbackConflict => "conflict",
         ApiError::UploadRejected(_) => "rejected",
         ApiError::CallbackNotRecorded => "not_recorded",
+        ApiError::ObjectMissing => "object_missing",
+        ApiError::UpstreamTimeout(_) | ApiError::UpstreamFailed { .. } => "storage_check_failed",
         _ => "malformed",
     }
 }
@@ -47,6 +52,7 @@ impl Receiver {
     pub fn new(
         settings: Arc<Settings>,
         verifiers: BTreeMap<&'static str, Arc<dyn CallbackVerifier>>,
+        providers: Providers,
         store: &Store,
         metrics: Arc<Metrics>,
     ) -> Result<Receiver, String> {
@@ -56,6 +62,7 @@ impl Receiver {
         Ok(Receiver {
             verifiers,
             journal: Arc::new(journal),
+            providers,
             store: store.with_timeout(c.redis_timeout),
             settings,
             metrics,
@@ -109,6 +116,7 @@ impl Receiver {
             BindingError::Missing => ApiError::CallbackMalformed(e.to_string()),
             BindingError::Mismatch(_) => ApiError::CallbackBindingMismatch(e.to_string()),
         })?;
+        let callback = self.corroborate(callback, &binding).await?;
         let entry = Accepted { callback, binding };
 
         let budget = self.settings.callbacks.redis_timeout;
@@ -127,7 +135,15 @@ impl Receiver {
             "recording the callback in Redis failed; journaling it"
         );
         match self.journal.append(entry.clone()).await {
-            Ok(()) => Ok((self.answer_unrecorded(&entry), "journaled")),
+            Ok(()) => match trust::profile_violation(
+                &self.settings,
+                &entry.binding,
+                entry.callback.fields(),
+            ) {
+                // The replayed record will be `failed`: say so now, as with Redis up.
+                Some(reason) => Err(ApiError::UploadRejected(reason)),
+                None => Ok((self.answer_unrecorded(&entry), "journaled")),
+            },
             Err(e) => {
                 tracing::error!(
                     upload_id = %entry.binding.upload_id(),
@@ -136,6 +152,26 @@ impl Receiver {
                 );
                 Err(ApiError::CallbackNotRecorded)
             }
+        }
+    }
+
+    /// A callback whose template the client could have written (STS) proves only that the
+    /// object exists: its size, type and ETag are taken from the gateway's own HeadObject.
+    async fn corroborate(
+        &self,
+        callback: VerifiedCallback,
+        binding: &binding::Binding,
+    ) -> Result<VerifiedCallback, ApiError> {
+        let Some(bucket) = trust::storage_check(&self.settings, binding, callback.fields()) else {
+            return Ok(callback);
+        };
+        let provider = self
+            .providers
+            .get(bucket)
+            .ok_or_else(|| ApiError::internal(format!("no provider for bucket '{bucket}'")))?;
+        match provider.head_object(&callback.fields().object).await? {
+            Some(meta) => Ok(callback.corroborated(meta)),
+            None => Err(ApiError::ObjectMissing),
         }
     }
 

@@ -114,6 +114,7 @@ impl Settings {
             let profile = profile::validate(&name, p, &buckets)?;
             profiles.insert(name, Arc::new(profile));
         }
+        profile::check_sts_prefixes(&profiles)?;
 
         let needs_ticket = profiles.values().any(|p| p.callback);
         let ticket_secret = security::require_ticket_secret(ticket_secret, needs_ticket)?;

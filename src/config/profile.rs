@@ -41,6 +41,8 @@ pub struct Profile {
     pub callback: bool,
     pub callback_body_type: CallbackBodyType,
     pub kinds: BTreeSet<UploadKind>,
+    /// STS credentials of this profile may share a key prefix with other rights.
+    pub allow_sts_shared_prefix: bool,
     /// PostObject forms may let the client pick the name under its prefix (`starts-with`).
     pub client_chosen_name: bool,
     pub part_size: Option<u64>,
@@ -75,6 +77,48 @@ impl Profile {
     pub fn allows(&self, kind: UploadKind) -> bool {
         self.kinds.contains(&kind)
     }
+
+    /// Whether the profile issues any right whose callback the gateway writes itself.
+    fn issues_fixed_callbacks(&self) -> bool {
+        self.kinds.iter().any(|k| *k != UploadKind::Sts)
+    }
+
+    /// Whether `key` may lie under some user's prefix of this profile's template (by the
+    /// literal text before the first placeholder: conservative, never misses).
+    pub fn may_hold_key(&self, key: &str) -> bool {
+        key.starts_with(&self.template.shared_prefix())
+    }
+
+    fn same_bucket(&self, other: &Profile) -> bool {
+        self.bucket.bucket == other.bucket.bucket && self.bucket.endpoint == other.bucket.endpoint
+    }
+}
+
+/// Refuses profiles whose STS credentials could write keys that presigned URLs, forms or
+/// multipart uploads are issued for (the same profile or another in the same bucket), unless
+/// the STS profile says `allow_sts_shared_prefix = true`.
+pub(super) fn check_sts_prefixes(
+    profiles: &BTreeMap<String, Arc<Profile>>,
+) -> Result<(), ConfigError> {
+    for sts in profiles.values().filter(|p| p.allows(UploadKind::Sts)) {
+        if sts.allow_sts_shared_prefix {
+            continue;
+        }
+        let (a, sa) = (&sts.name, sts.template.shared_prefix());
+        for other in profiles.values().filter(|o| o.issues_fixed_callbacks()) {
+            let sb = other.template.shared_prefix();
+            if sts.same_bucket(other) && (sa.starts_with(&sb) || sb.starts_with(&sa)) {
+                return Err(ConfigError::new(
+                    &format!("profiles.{a}.kinds"),
+                    format!(
+                        "STS credentials of '{a}' could overwrite uploads of profile '{}' (key prefixes '{sa}' and '{sb}' overlap in one bucket): give them separate prefixes, or set profiles.{a}.allow_sts_shared_prefix = true to have such uploads checked against storage before they are recorded",
+                        other.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn validate(
@@ -132,7 +176,13 @@ pub(super) fn validate(
         }
     };
     let kinds = match p.kinds {
-        None => UploadKind::ALL.iter().copied().collect(),
+        // STS is opt-in: its holder writes its own callback template, so the gateway can
+        // trust nothing in that callback but what it asks storage itself.
+        None => UploadKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| *k != UploadKind::Sts)
+            .collect(),
         Some(list) => {
             let mut set = BTreeSet::new();
             for k in list {
@@ -175,8 +225,64 @@ pub(super) fn validate(
         callback: p.callback,
         callback_body_type,
         kinds,
+        allow_sts_shared_prefix: p.allow_sts_shared_prefix,
         client_chosen_name: p.client_chosen_name,
         part_size: p.part_size_bytes,
         multipart_threshold,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Settings;
+    use crate::config::tests::MINIMAL;
+    use crate::domain::UploadKind;
+
+    const STS_DOCS: &str = r#"
+[profiles.docs]
+bucket = "main"
+key_template = "docs/{user}/{uuid}"
+max_size_bytes = 1048576
+kinds = ["sts"]
+"#;
+
+    fn err(text: &str) -> String {
+        match Settings::from_toml(text) {
+            Ok(_) => panic!("config unexpectedly valid"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn sts_is_opt_in_per_profile() {
+        let s = Settings::from_toml(MINIMAL).unwrap();
+        let p = s.profile("avatars").unwrap();
+        assert!(!p.allows(UploadKind::Sts));
+        assert!(p.allows(UploadKind::Presign) && p.allows(UploadKind::Multipart));
+        let s = Settings::from_toml(&format!("{MINIMAL}{STS_DOCS}")).unwrap();
+        assert!(s.profile("docs").unwrap().allows(UploadKind::Sts));
+    }
+
+    #[test]
+    fn sts_sharing_a_prefix_with_presigned_uploads_is_refused_unless_allowed() {
+        let text = format!("{MINIMAL}kinds = [\"presign\", \"sts\"]\n");
+        let e = err(&text);
+        assert!(
+            e.starts_with("config error: profiles.avatars.kinds:") && e.contains("overlap"),
+            "{e}"
+        );
+        // Another profile whose prefix contains the presign profile's.
+        let wide = STS_DOCS
+            .replace("docs/{user}", "{user}")
+            .replace("[profiles.docs]", "[profiles.all]");
+        let e = err(&format!("{MINIMAL}{wide}"));
+        assert!(
+            e.contains("profiles.all.kinds") && e.contains("'avatars'"),
+            "{e}"
+        );
+        let allowed = format!("{text}allow_sts_shared_prefix = true\n");
+        assert!(Settings::from_toml(&allowed).is_ok());
+        // Apart in the same bucket: fine.
+        assert!(Settings::from_toml(&format!("{MINIMAL}{STS_DOCS}")).is_ok());
+    }
 }

@@ -368,8 +368,14 @@ pub struct ProfileSection {
     pub callback: bool,
     #[serde(default)]
     pub callback_body_type: Option<String>,
+    /// Default: every kind but `sts`, which a profile must list to hand out credentials.
     #[serde(default)]
     pub kinds: Option<Vec<String>>,
+    /// Let this profile's STS credentials share a key prefix with presigned uploads, forms
+    /// and multipart uploads (those uploads are then checked against storage before they
+    /// are recorded, since an STS holder could have overwritten them).
+    #[serde(default)]
+    pub allow_sts_shared_prefix: bool,
     #[serde(default)]
     pub client_chosen_name: bool,
     #[serde(default)]

@@ -26,7 +26,7 @@ impl Filename {
         let mut out = String::with_capacity(base.len());
         let mut last_space = false;
         for c in base.chars() {
-            let c = if c.is_control() {
+            let c = if c.is_control() || is_format_char(c) {
                 continue;
             } else if matches!(
                 c,
@@ -95,6 +95,16 @@ impl Filename {
 }
 
 /// Cuts to at most `max` bytes on a char boundary, keeping the extension when there is one.
+/// Unicode format characters (category Cf): invisible, and some reorder what is shown
+/// (U+202E makes `gnp.\u{202e}exe.txt` look like `gnp.txt.exe`). None belongs in a key.
+fn is_format_char(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
 fn shorten(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
@@ -158,6 +168,20 @@ mod tests {
             Filename::sanitize("a\u{0}\nb.txt").unwrap().as_str(),
             "ab.txt"
         );
+    }
+
+    #[test]
+    fn drops_invisible_and_reordering_format_characters() {
+        for (raw, want) in [
+            ("gnp.\u{202e}exe.txt", "gnp.exe.txt"),
+            ("a\u{200b}b.png", "ab.png"),
+            ("\u{feff}bom.txt", "bom.txt"),
+            ("x\u{2066}y\u{2069}.pdf", "xy.pdf"),
+            ("soft\u{ad}hyphen.txt", "softhyphen.txt"),
+        ] {
+            assert_eq!(Filename::sanitize(raw).unwrap().as_str(), want, "{raw:?}");
+        }
+        assert!(Filename::sanitize("\u{202e}\u{200b}").is_err());
     }
 
     #[test]

@@ -82,6 +82,20 @@ impl VerifiedCallback {
         }
     }
 
+    /// The same arrival with the object's facts replaced by what the gateway's own signed
+    /// HeadObject answered: for callbacks whose template the client may have written (STS),
+    /// where only the variables (bound by the ticket) and the key are the callback's own.
+    pub fn corroborated(mut self, meta: super::ObjectMeta) -> VerifiedCallback {
+        let f = &mut self.fields;
+        f.size = Some(meta.size);
+        f.etag = meta.etag;
+        f.mime_type = meta.content_type;
+        f.crc64 = meta.crc64;
+        f.content_md5 = None;
+        f.image_info = None;
+        self
+    }
+
     pub fn provider(&self) -> &str {
         &self.provider
     }

@@ -184,8 +184,9 @@ pub async fn complete(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, state.settings.server.max_body_bytes).await?;
     complete_for(&state, &who.user, &id, &body).await
 }
 
@@ -227,4 +228,19 @@ pub async fn abort(
 pub async fn list(state: web::Data<AppState>, who: AuthUser) -> Result<HttpResponse, ApiError> {
     let items = state.uploads.multipart_in_progress(&who.user).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// The request body up to `limit` bytes; past it the JSON `payload-too-large` (the `Bytes`
+/// extractor would answer in plain text).
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

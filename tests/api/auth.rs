@@ -177,3 +177,56 @@ async fn the_rate_limit_is_shared_through_redis() {
         "{retry:?}"
     );
 }
+
+#[tokio::test]
+async fn tokens_with_critical_header_parameters_are_refused() {
+    let app = spawn_app().await;
+    for crit in [vec!["exp".to_string()], vec!["b64".to_string()]] {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.crit = Some(crit);
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims_for("alice"),
+            &jsonwebtoken::EncodingKey::from_secret(HS256_SECRET.as_bytes()),
+        )
+        .unwrap();
+        let resp = list(&app).bearer_auth(token).send().await.unwrap();
+        let (status, code, message) = error_code(resp).await;
+        assert_eq!((status, code.as_str()), (401, "invalid-token"));
+        assert!(message.contains("crit"), "{message}");
+    }
+}
+
+/// The documented rule: one user namespace, whatever the method. An API key configured with
+/// `user = "service-backend"` and a JWT whose user claim is `service-backend` are one user.
+#[tokio::test]
+async fn jwt_and_api_key_users_share_one_namespace_as_documented() {
+    let app = spawn_app().await;
+    let resp = app
+        .request(Method::POST, "/v1/uploads/presign")
+        .header("x-api-key", API_KEY)
+        .json(&json!({"profile": "documents", "filename": "a.txt", "content_type": "text/plain", "size": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let id = resp.json::<serde_json::Value>().await.unwrap()["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v1/uploads/{id}");
+    let same = app
+        .request(Method::GET, &path)
+        .bearer_auth(token_for("service-backend"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 200);
+    let other = app
+        .request(Method::GET, &path)
+        .bearer_auth(token_for("service-backend2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}

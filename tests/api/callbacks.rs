@@ -5,7 +5,6 @@
 use crate::helpers::*;
 use crate::oss_sim::{self, Callback, Issued, KeyServer, Stored};
 use crate::store_harness::stream_events;
-use crate::sts_standin::{Behaviour, StsStandIn};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
@@ -448,87 +447,6 @@ fn grep(text: &str, what: &str) -> String {
 }
 
 #[tokio::test]
-async fn objects_arriving_under_an_sts_grant_get_one_record_each_within_the_rules() {
-    let keys = KeyServer::start().await;
-    let sts = StsStandIn::start(Behaviour::default()).await;
-    let sts_url = sts.url.clone();
-    let app = spawn_app_with(|raw| {
-        allow(raw, &keys);
-        crate::rights::with_sts(raw, &sts_url, 3000);
-    })
-    .await;
-    let resp = app
-        .as_user("ivy", Method::POST, "/v1/credentials")
-        .json(&json!({"profile": "avatars"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let grant: Value = resp.json().await.unwrap();
-    let grant_id = grant["grant_id"].as_str().unwrap().to_string();
-    let issued = Issued::from_params(
-        grant["callback"]["callback"].as_str().unwrap(),
-        grant["callback"]["callback-var"].as_str().unwrap(),
-    );
-
-    let a = oss_sim::callback(&keys, &issued, &stored("avatars/ivy/a.png", "A1", 10));
-    let resp = a.send(&app).await;
-    assert_eq!(resp.status(), 200);
-    let first: Value = resp.json().await.unwrap();
-    let id = first["upload_id"].as_str().unwrap().to_string();
-    assert_ne!(id, grant_id);
-    let rec: Value = app.get_upload("ivy", &id).await.json().await.unwrap();
-    assert_eq!(rec["kind"], "sts");
-    assert_eq!(rec["status"], "completed");
-    assert_eq!(rec["grant_id"], grant_id.as_str());
-    assert_eq!(rec["key"], "avatars/ivy/a.png");
-    assert_eq!(app.get_upload("eve", &id).await.status(), 404);
-
-    // The same delivery again names the same record.
-    let again: Value = a.send(&app).await.json().await.unwrap();
-    assert_eq!(again["upload_id"], id.as_str());
-    let b = oss_sim::callback(&keys, &issued, &stored("avatars/ivy/sub/b.png", "B1", 20));
-    let second: Value = b.send(&app).await.json().await.unwrap();
-    assert_ne!(second["upload_id"], id.as_str());
-    assert_eq!(events(&app).await.len(), 2);
-
-    // Outside the grant's prefix: refused, whatever OSS signed.
-    for object in ["avatars/eve/x.png", "avatars/ivy/", "avatars/ivyx/y.png"] {
-        let c = oss_sim::callback(&keys, &issued, &stored(object, "C1", 10));
-        let (status, code, _) = error_code(c.send(&app).await).await;
-        assert_eq!(
-            (status, code.as_str()),
-            (403, "callback-binding-mismatch"),
-            "{object}"
-        );
-    }
-
-    // STS cannot bound size or type; the callback does. The record says why it failed.
-    let mut big = stored("avatars/ivy/big.png", "D1", 20 * 1024 * 1024);
-    let (status, code, message) =
-        error_code(oss_sim::callback(&keys, &issued, &big).send(&app).await).await;
-    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
-    assert!(message.contains("exceeds the limit"), "{message}");
-    big.object = "avatars/ivy/doc.png".into();
-    big.size = 10;
-    big.mime_type = "application/pdf".into();
-    let (status, code, _) =
-        error_code(oss_sim::callback(&keys, &issued, &big).send(&app).await).await;
-    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
-    let evs = events(&app).await;
-    assert_eq!(evs.len(), 4);
-    assert_eq!(evs[2]["type"], "upload.failed");
-    assert!(evs[2]["failure"].contains("exceeds"));
-    let listed: Value = app
-        .list_uploads("ivy", "?status=failed")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
-}
-
-#[tokio::test]
 async fn confirm_and_the_reconciler_complete_uploads_whose_callback_never_came() {
     use crate::multipart::{LocalStore, STORE_BUCKET, gateway_with};
     // oss-local checks the signature of every HeadObject the gateway sends.
@@ -764,4 +682,44 @@ async fn a_callback_neither_redis_nor_the_journal_can_take_is_not_acknowledged()
     );
     assert!(text.contains("upload_gateway_callback_journal_depth 0"));
     let _ = id;
+}
+
+#[tokio::test]
+async fn a_journaled_callback_that_breaks_the_profile_is_answered_as_its_record_will_end() {
+    let keys = KeyServer::start().await;
+    let redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let app = spawn_app_on(&redis.url(), |raw| {
+        allow(raw, &keys);
+        raw.callbacks.redis_timeout_ms = 300;
+        raw.callbacks.replay_interval_ms = 200;
+    })
+    .await;
+    let (_, key0, issued0) = presign(&app, "erin", 100).await;
+    let (id1, key1, issued1) = presign(&app, "erin", 100).await;
+    let (id2, key2, issued2) = presign(&app, "erin", 100).await;
+    // Warm the key cache so that only Redis is in play.
+    let warm = oss_sim::callback(&keys, &issued0, &stored(&key0, "E0", 100));
+    assert_eq!(warm.send(&app).await.status(), 200);
+
+    redis.stop();
+    let big = oss_sim::callback(&keys, &issued1, &stored(&key1, "E1", 20 * 1024 * 1024));
+    let (status, code, message) = error_code(big.send(&app).await).await;
+    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
+    assert!(message.contains("exceeds the limit"), "{message}");
+    let mut pdf = stored(&key2, "E2", 100);
+    pdf.mime_type = "application/pdf".into();
+    let (status, code, _) =
+        error_code(oss_sim::callback(&keys, &issued2, &pdf).send(&app).await).await;
+    assert_eq!((status, code.as_str()), (422, "upload-rejected"));
+
+    // Replayed, the records end as answered: failed.
+    redis.launch_again();
+    for id in [id1, id2] {
+        let rec = eventually(Duration::from_secs(15), || async {
+            let rec: Value = app.get_upload("erin", &id).await.json().await.ok()?;
+            (rec["status"] == "failed").then_some(rec)
+        })
+        .await;
+        assert!(rec.is_some(), "{id} ends failed");
+    }
 }

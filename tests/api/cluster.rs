@@ -3,6 +3,7 @@
 //! without a cross-slot error.
 
 use crate::helpers::*;
+use crate::multipart::{LocalStore, use_store};
 use crate::oss_sim::{self, Issued, KeyServer, Stored};
 use crate::store_harness::{shared_cluster, spawn_app_on_cluster, stream_events};
 use crate::sts_standin::{Behaviour, StsStandIn};
@@ -35,7 +36,7 @@ async fn presign(app: &TestApp, user: &str) -> (String, String, Issued) {
 
 fn stored(key: &str, etag: &str) -> Stored {
     Stored {
-        bucket: "examplebucket".into(),
+        bucket: crate::multipart::STORE_BUCKET.into(),
         object: key.into(),
         etag: etag.into(),
         size: 100,
@@ -89,7 +90,10 @@ async fn on_a_redis_cluster_uploads_are_listed_completed_and_reconciled_without_
     let keys = KeyServer::start().await;
     let sts = StsStandIn::start(Behaviour::default()).await;
     let sts_url = sts.url.clone();
+    let storage = LocalStore::start().await;
+    let store_url = storage.url();
     let app = spawn_app_on_cluster(|raw| {
+        use_store(raw, &store_url, "v4");
         raw.callbacks.key_url_prefixes = vec![keys.prefix()];
         crate::rights::with_sts(raw, &sts_url, 3000);
     })
@@ -120,6 +124,7 @@ async fn on_a_redis_cluster_uploads_are_listed_completed_and_reconciled_without_
 
     // Five complete by callback, each delivered three times at once.
     for (i, (_, key, issued)) in presigned.iter().take(5).enumerate() {
+        crate::store::put(&storage, key).await;
         let cb = oss_sim::callback(&keys, issued, &stored(key, &format!("C{i}")));
         let sends = (0..3).map(|_| cb.send(&app));
         for resp in futures_util::future::join_all(sends).await {
@@ -140,6 +145,7 @@ async fn on_a_redis_cluster_uploads_are_listed_completed_and_reconciled_without_
         grant["callback"]["callback-var"].as_str().unwrap(),
     );
     for i in 0..2 {
+        crate::store::put(&storage, &format!("avatars/clara/sts-{i}.png")).await;
         let cb = oss_sim::callback(
             &keys,
             &issued,

@@ -32,3 +32,23 @@ async fn every_error_answer_is_json_with_code_and_message() {
     assert_eq!(code, "missing-credentials");
     assert!(message.contains("Authorization"), "{message}");
 }
+
+#[tokio::test]
+async fn an_oversized_multipart_completion_gets_a_json_413() {
+    let app = spawn_app().await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let resp = app
+        .as_user(
+            "olga",
+            Method::POST,
+            &format!("/v1/multipart/{id}/complete"),
+        )
+        .header("content-type", "application/json")
+        .body(vec![b' '; 200 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_code(resp).await;
+    assert_eq!((status, code.as_str()), (413, "payload-too-large"));
+    assert!(message.contains("larger than"), "{message}");
+}

@@ -62,18 +62,27 @@ pub async fn gateway_with(
     spawn_app_with(move |raw| {
         raw.server.listen = format!("127.0.0.1:{port}");
         raw.server.public_url = format!("http://127.0.0.1:{port}");
-        let b = raw.buckets.get_mut("main").unwrap();
-        b.bucket = STORE_BUCKET.into();
-        b.endpoint = store_url.clone();
-        b.region = "local".into();
-        b.url_style = Some("path".into());
-        b.signature_version = Some(signature);
-        raw.callbacks.key_url_prefixes = vec![format!("{store_url}/_oss-local/")];
+        use_store(raw, &store_url, &signature);
         raw.uppy.profile = Some("documents".into());
         raw.cors.allowed_origins = vec!["http://127.0.0.1:1".into()];
         more(raw);
     })
     .await
+}
+
+/// Points the `main` bucket at a [`LocalStore`] (by its URL).
+pub fn use_store(
+    raw: &mut upload_gateway::config::raw::RawSettings,
+    store_url: &str,
+    signature: &str,
+) {
+    let b = raw.buckets.get_mut("main").unwrap();
+    b.bucket = STORE_BUCKET.into();
+    b.endpoint = store_url.to_string();
+    b.region = "local".into();
+    b.url_style = Some("path".into());
+    b.signature_version = Some(signature.to_string());
+    raw.callbacks.key_url_prefixes = vec![format!("{store_url}/_oss-local/")];
 }
 
 pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {

@@ -399,6 +399,14 @@ pub(crate) fn with_sts(
         access_key_secret: Some(STS_ACCESS_KEY_SECRET.to_string().into()),
         access_key_secret_file: None,
     });
+    // STS is opt-in per profile; avatars shares its prefix with its presigned uploads.
+    let avatars = raw.profiles.get_mut("avatars").unwrap();
+    avatars.kinds = Some(
+        ["presign", "append", "form", "multipart", "sts"]
+            .map(String::from)
+            .to_vec(),
+    );
+    avatars.allow_sts_shared_prefix = true;
 }
 
 #[tokio::test]

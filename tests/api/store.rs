@@ -3,6 +3,7 @@
 //! token.
 
 use crate::helpers::*;
+use crate::multipart::{LocalStore, STORE_BUCKET, gateway_with};
 use crate::oss_sim::{self, Issued, KeyServer, Stored};
 use crate::store_harness::stream_events;
 use crate::sts_standin::{Behaviour, StsStandIn};
@@ -35,12 +36,21 @@ async fn presign(app: &TestApp, user: &str) -> (String, String, Issued) {
 
 fn stored(key: &str, etag: &str) -> Stored {
     Stored {
-        bucket: "examplebucket".into(),
+        bucket: STORE_BUCKET.into(),
         object: key.into(),
         etag: etag.into(),
         size: 100,
         mime_type: "image/png".into(),
     }
+}
+
+/// The 100-byte PNG a callback reports, really in storage.
+pub async fn put(storage: &LocalStore, key: &str) {
+    storage
+        .store
+        .put_object(STORE_BUCKET, key, "image/png", &[7; 100])
+        .await
+        .unwrap();
 }
 
 /// Sends `n` copies of one callback at once; every copy must get the same 200 answer.
@@ -70,7 +80,10 @@ async fn identical_callbacks_delivered_at_once_append_one_event_per_upload() {
     let keys = KeyServer::start().await;
     let sts = StsStandIn::start(Behaviour::default()).await;
     let sts_url = sts.url.clone();
-    let app = spawn_app_with(|raw| {
+    // STS shares the prefix, so every arrival is checked against storage: the objects are
+    // really there.
+    let storage = LocalStore::start().await;
+    let app = gateway_with(&storage, "v4", |raw| {
         raw.callbacks.key_url_prefixes = vec![keys.prefix()];
         // Every delivery reaches Redis: a journaled one is answered before its record exists,
         // which is not the race under test.
@@ -90,6 +103,7 @@ async fn identical_callbacks_delivered_at_once_append_one_event_per_upload() {
     let mut callbacks = Vec::new();
     for i in 0..40 {
         let (id, key, issued) = presign(&app, "racer").await;
+        put(&storage, &key).await;
         callbacks.push(oss_sim::callback(
             &keys,
             &issued,
@@ -137,6 +151,9 @@ async fn identical_callbacks_delivered_at_once_append_one_event_per_upload() {
         grant["callback"]["callback"].as_str().unwrap(),
         grant["callback"]["callback-var"].as_str().unwrap(),
     );
+    for i in 0..10 {
+        put(&storage, &format!("avatars/racer/g{i}.png")).await;
+    }
     let objects: Vec<_> = (0..10)
         .map(|i| {
             oss_sim::callback(

@@ -37,12 +37,44 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<CallbackFields, 
     from_pairs(pairs)
 }
 
+/// A JSON object's members in order, repeats kept (a `Map` would keep only the last one, and
+/// so hide a repeated `size` or `x:ticket` from the check in [`from_pairs`]).
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = a.next_entry::<String, Value>()? {
+                    if out.len() > MAX_FIELDS {
+                        return Err(serde::de::Error::custom("too many fields"));
+                    }
+                    out.push(entry);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, BodyError> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| BodyError::Malformed(format!("not JSON: {e}")))?;
-    let Value::Object(map) = v else {
-        return Err(BodyError::Malformed("not a JSON object".into()));
-    };
+    let Members(map) = serde_json::from_slice(body).map_err(|e| {
+        BodyError::Malformed(if e.is_data() {
+            "not a JSON object".into()
+        } else {
+            format!("not JSON: {e}")
+        })
+    })?;
     map.into_iter()
         .map(|(k, v)| {
             let text = match v {
@@ -165,6 +197,14 @@ mod tests {
             (FORM, b"bucket=b&object=a&size=-1"),
             (FORM, b"bucket=b&object=a&bucket=c"),
             (FORM, b"bucket=b&object=a&x:t=1&x:t=2"),
+            (
+                "application/json",
+                br#"{"bucket":"b","object":"a","size":1,"size":9}"#,
+            ),
+            (
+                "application/json",
+                br#"{"bucket":"b","object":"a","x:t":"1","x:t":"2"}"#,
+            ),
             ("application/json", b"[1]"),
             ("application/json", b"{\"bucket\":{}}"),
             ("application/json", b"{"),

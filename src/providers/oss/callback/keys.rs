@@ -1,6 +1,10 @@
 //! Public keys that callbacks are verified with: pinned ones first (OSS's current key ships in
 //! the binary), then keys fetched from allow-listed URLs only, with a timeout, a size cap, no
-//! redirects, a TTL cache and one fetch in flight per URL.
+//! redirects, a TTL cache and one fetch in flight per URL. Fetches are bounded globally too
+//! (at most [`MAX_CONCURRENT_FETCHES`] at once and [`MAX_FETCHES_PER_WINDOW`] per
+//! [`FETCH_WINDOW`]); a host that cannot be reached (connect error) is not tried
+//! again for a while whatever the URL, and a URL that answered wrongly is not fetched again
+//! for a while, so unauthenticated callbacks naming many URLs cannot become many requests.
 
 use super::signature::{self, KeyUrlError};
 use crate::config::CallbackSettings;
@@ -8,7 +12,35 @@ use crate::metrics::Metrics;
 use rsa::RsaPublicKey;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const MAX_CONCURRENT_FETCHES: usize = 4;
+pub const MAX_FETCHES_PER_WINDOW: u32 = 10;
+pub const FETCH_WINDOW: Duration = Duration::from_secs(10);
+/// How long a host that failed a fetch is not asked again.
+const HOST_FAILURE_TTL: Duration = Duration::from_secs(30);
+
+/// A fixed-window count of fetches started.
+struct FetchBudget {
+    window_start: Instant,
+    used: u32,
+}
+
+impl FetchBudget {
+    fn take(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.window_start) >= FETCH_WINDOW {
+            self.window_start = now;
+            self.used = 0;
+        }
+        if self.used < MAX_FETCHES_PER_WINDOW {
+            self.used += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum KeyError {
@@ -19,15 +51,28 @@ pub enum KeyError {
     Fetch(String),
 }
 
+enum FetchFailure {
+    /// Over the global bound: nothing was fetched, the host is not blamed.
+    Throttled,
+    /// No connection: the host is not tried again for a while.
+    Unreachable(String),
+    /// The host answered (or stalled), but not with a usable key: this URL is not tried
+    /// again for a while.
+    Answered(String),
+}
+
 pub struct PublicKeys {
     prefixes: Vec<String>,
     /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
     pinned: HashMap<String, Arc<RsaPublicKey>>,
     oss_v1: Arc<RsaPublicKey>,
     fetched: moka::future::Cache<String, Arc<RsaPublicKey>>,
-    /// Recent failures, so that a flood of callbacks naming a dead URL does not become a
-    /// flood of fetches.
-    failed: moka::future::Cache<String, String>,
+    /// Hosts that could not be reached recently and URLs that answered wrongly, so that a
+    /// flood of callbacks naming dead URLs does not become a flood of fetches.
+    failed_hosts: moka::future::Cache<String, String>,
+    failed_urls: moka::future::Cache<String, String>,
+    in_flight: tokio::sync::Semaphore,
+    budget: Mutex<FetchBudget>,
     http: reqwest::Client,
     max_bytes: usize,
     metrics: Arc<Metrics>,
@@ -59,10 +104,19 @@ impl PublicKeys {
                 .max_capacity(64)
                 .time_to_live(settings.key_cache_ttl)
                 .build(),
-            failed: moka::future::Cache::builder()
+            failed_hosts: moka::future::Cache::builder()
                 .max_capacity(256)
-                .time_to_live(Duration::from_secs(10))
+                .time_to_live(HOST_FAILURE_TTL)
                 .build(),
+            failed_urls: moka::future::Cache::builder()
+                .max_capacity(1024)
+                .time_to_live(HOST_FAILURE_TTL)
+                .build(),
+            in_flight: tokio::sync::Semaphore::new(MAX_CONCURRENT_FETCHES),
+            budget: Mutex::new(FetchBudget {
+                window_start: Instant::now(),
+                used: 0,
+            }),
             http,
             max_bytes: settings.key_max_bytes,
             metrics,
@@ -83,29 +137,64 @@ impl PublicKeys {
             self.count("cache_hit");
             return Ok(k);
         }
-        if let Some(e) = self.failed.get(&url).await {
+        let host = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let failed = match self.failed_hosts.get(&host).await {
+            Some(e) => Some(e),
+            None => self.failed_urls.get(&url).await,
+        };
+        if let Some(e) = failed {
             self.count("recently_failed");
             return Err(KeyError::Fetch(e));
         }
         // One fetch per URL at a time; concurrent callers wait for its result.
         let got = self
             .fetched
-            .try_get_with(url.clone(), async {
-                let key = self.fetch(&url).await?;
-                Ok::<_, String>(Arc::new(key))
-            })
+            .try_get_with(url.clone(), self.bounded_fetch(&url))
             .await;
         match got {
             Ok(k) => {
                 self.count("fetched");
                 Ok(k)
             }
-            Err(e) => {
-                self.count("failed");
-                self.failed.insert(url, e.to_string()).await;
-                Err(KeyError::Fetch(e.to_string()))
-            }
+            Err(e) => match e.as_ref() {
+                FetchFailure::Throttled => {
+                    self.count("throttled");
+                    Err(KeyError::Fetch("too many key fetches; not fetched".into()))
+                }
+                FetchFailure::Unreachable(detail) => {
+                    self.count("failed");
+                    self.failed_hosts.insert(host, detail.clone()).await;
+                    Err(KeyError::Fetch(detail.clone()))
+                }
+                FetchFailure::Answered(detail) => {
+                    self.count("failed");
+                    self.failed_urls.insert(url, detail.clone()).await;
+                    Err(KeyError::Fetch(detail.clone()))
+                }
+            },
         }
+    }
+
+    /// One fetch within the global bounds: a concurrency slot (waited for, up to the fetch
+    /// timeout) and the per-window budget (refused when spent).
+    async fn bounded_fetch(&self, url: &str) -> Result<Arc<RsaPublicKey>, FetchFailure> {
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| FetchFailure::Throttled)?;
+        let allowed = self
+            .budget
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(Instant::now());
+        if !allowed {
+            return Err(FetchFailure::Throttled);
+        }
+        self.fetch(url).await.map(Arc::new)
     }
 
     fn count(&self, result: &str) {
@@ -115,13 +204,22 @@ impl PublicKeys {
             .inc();
     }
 
-    async fn fetch(&self, url: &str) -> Result<RsaPublicKey, String> {
-        let mut resp = self
-            .http
-            .get(url)
-            .send()
+    async fn fetch(&self, url: &str) -> Result<RsaPublicKey, FetchFailure> {
+        let mut resp = self.http.get(url).send().await.map_err(|e| {
+            let connect = e.is_connect();
+            let detail = format!("request: {}", e.without_url());
+            if connect {
+                FetchFailure::Unreachable(detail)
+            } else {
+                FetchFailure::Answered(detail)
+            }
+        })?;
+        self.read_key(&mut resp)
             .await
-            .map_err(|e| format!("request: {}", e.without_url()))?;
+            .map_err(FetchFailure::Answered)
+    }
+
+    async fn read_key(&self, resp: &mut reqwest::Response) -> Result<RsaPublicKey, String> {
         if resp.status() != reqwest::StatusCode::OK {
             return Err(format!("answered HTTP {}", resp.status().as_u16()));
         }
@@ -144,5 +242,22 @@ impl PublicKeys {
         }
         let pem = String::from_utf8(body).map_err(|_| "key is not text".to_string())?;
         signature::parse_public_key(&pem).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fetch_budget_allows_a_bounded_number_per_window() {
+        let start = Instant::now();
+        let mut b = FetchBudget {
+            window_start: start,
+            used: 0,
+        };
+        let allowed = (0..300).filter(|_| b.take(start)).count();
+        assert_eq!(allowed, MAX_FETCHES_PER_WINDOW as usize);
+        assert!(b.take(start + FETCH_WINDOW));
     }
 }

@@ -83,8 +83,11 @@ pub fn verify(
 
 /// Decodes `x-oss-pub-key-url` and checks it against the allow-list before anything is
 /// fetched. A prefix must end in `/` (checked at config load), so matching it byte for byte
-/// pins scheme, host and port; the parsed URL is checked as well so that no parser trick
-/// (user info, backslashes, odd ports) leads somewhere the prefix did not name.
+/// pins scheme, host and port. The URL must already be in the form the URL parser (and so the
+/// HTTP client) gives it: anything the parser would rewrite (dot segments, case, default
+/// ports, user info, backslashes) is refused rather than normalised, and so are a query and
+/// any percent-encoding (encoded dots, slashes and backslashes, which some servers decode). What is returned is exactly what was
+/// checked, and exactly what is fetched.
 pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, KeyUrlError> {
     let raw = STANDARD
         .decode(header_b64.trim())
@@ -92,13 +95,20 @@ pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, 
     let url = String::from_utf8(raw).map_err(|_| KeyUrlError::NotBase64)?;
     if url
         .bytes()
-        .any(|b| b.is_ascii_control() || b == b'\\' || b == b' ')
+        .any(|b| b.is_ascii_control() || b == b'\\' || b == b' ' || !b.is_ascii())
     {
         return Err(KeyUrlError::NotAllowed);
     }
     let parsed = url::Url::parse(&url).map_err(|_| KeyUrlError::NotAllowed)?;
+    // The normalised form is what a client would request: it must be the string itself.
+    if parsed.as_str() != url
+        || parsed.query().is_some()
+        || has_dot_segment_or_encoded_separator(parsed.path())
+    {
+        return Err(KeyUrlError::NotAllowed);
+    }
     let allowed = prefixes.iter().any(|p| {
-        url.starts_with(p.as_str())
+        parsed.as_str().starts_with(p.as_str())
             && url::Url::parse(p).is_ok_and(|pu| {
                 pu.scheme() == parsed.scheme()
                     && pu.host_str() == parsed.host_str()
@@ -110,10 +120,17 @@ pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, 
         && parsed.password().is_none()
         && parsed.fragment().is_none();
     if allowed && clean {
-        Ok(url)
+        Ok(parsed.into())
     } else {
         Err(KeyUrlError::NotAllowed)
     }
+}
+
+/// Anything but unreserved characters and `/` (so no percent-encoding at all: no encoded
+/// dots, slashes or backslashes, single or double), or a `.` or `..` segment.
+fn has_dot_segment_or_encoded_separator(path: &str) -> bool {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/');
+    !path.bytes().all(plain) || path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 #[cfg(test)]
@@ -242,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn parser_tricks_do_not_pass_the_allow_list() {
+    fn parser_tricks_dot_segments_and_encoded_separators_do_not_pass_the_allow_list() {
         let prefixes: Vec<String> = OSS_KEY_URL_PREFIXES.iter().map(|s| s.to_string()).collect();
         for url in [
             "http://gosspublic.alicdn.com\\@evil.example/x.pem",
@@ -252,6 +269,19 @@ mod tests {
             "http://gosspublic.alicdn.com/x.pem\r\nHost: evil",
             "file:///etc/passwd",
             "https://127.0.0.1/callback_pub_key_v1.pem",
+            "http://gosspublic.alicdn.com/keys/../uploads/attacker.pem",
+            "http://gosspublic.alicdn.com/keys/%2e%2e/uploads/attacker.pem",
+            "http://gosspublic.alicdn.com/keys/%2E%2e/uploads/attacker.pem",
+            "http://gosspublic.alicdn.com/keys/.%2e/uploads/attacker.pem",
+            "http://gosspublic.alicdn.com/keys/./x.pem",
+            "http://gosspublic.alicdn.com/keys/..",
+            "http://gosspublic.alicdn.com/keys%2f..%2fx.pem",
+            "http://gosspublic.alicdn.com/keys%5cx.pem",
+            "HTTP://gosspublic.alicdn.com/x.pem",
+            "http://GOSSPUBLIC.alicdn.com/x.pem",
+            "http://gosspublic.alicdn.com:80/x.pem",
+            "http://user@gosspublic.alicdn.com/x.pem",
+            "http://gosspublic.alicdn.com/\u{2215}x.pem",
             "",
         ] {
             assert_eq!(
