@@ -44,10 +44,14 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("no route for {method} {path}")]
     RouteNotFound { method: String, path: String },
-    #[error("method {0} is not allowed here")]
-    MethodNotAllowed(String),
+    #[error("method {method} is not allowed here (allowed: {allow})")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("{0}")]
     NotFound(String),
+    #[error(
+        "cross-origin request refused: {0}; the origin and request headers must be listed in cors.allowed_origins / cors.allowed_headers"
+    )]
+    CorsRefused(String),
     #[error("{0}")]
     InvalidArgument(String),
 
@@ -201,8 +205,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::RouteNotFound { .. } => "route-not-found",
-            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::NotFound(_) => "not-found",
+            ApiError::CorsRefused(_) => "cors-refused",
             ApiError::InvalidArgument(_) => "invalid-argument",
             ApiError::UnknownProfile(_) => "unknown-profile",
             ApiError::ContentTypeNotAllowed { .. } => "content-type-not-allowed",
@@ -256,6 +261,7 @@ impl ApiError {
         "route-not-found",
         "method-not-allowed",
         "not-found",
+        "cors-refused",
         "invalid-argument",
         "unknown-profile",
         "content-type-not-allowed",
@@ -307,6 +313,7 @@ impl ResponseError for ApiError {
             }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RouteNotFound { .. } | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::CorsRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_)
             | ApiError::CallbackConflict
             | ApiError::ObjectMissing
@@ -321,7 +328,7 @@ impl ResponseError for ApiError {
             ApiError::UploadRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CallbackKeyUnavailable(_) => StatusCode::BAD_GATEWAY,
             ApiError::CallbackNotRecorded => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
@@ -347,6 +354,11 @@ impl ResponseError for ApiError {
         match self {
             ApiError::RateLimited { retry_after_secs } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    resp.insert_header((header::ALLOW, v));
+                }
             }
             ApiError::MissingCredentials
             | ApiError::InvalidToken(_)

@@ -14,9 +14,11 @@ use crate::store::Store;
 use crate::telemetry;
 use crate::uploads::Uploads;
 use actix_cors::Cors;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::Server;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::middleware::{Condition, from_fn};
+use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -84,6 +86,7 @@ impl Application {
             .map_err(|e| StartupError::from_display("listener", e))?
             .port();
         let routes = routes::router(&state).table().clone();
+        let route_table = web::Data::new(routes.clone());
 
         let max_body = settings.server.max_body_bytes;
         let server_state = state.clone();
@@ -94,12 +97,14 @@ impl Application {
             let router = routes::router(&state);
             App::new()
                 .app_data(state)
+                .app_data(route_table.clone())
                 .app_data(auth.clone())
                 .app_data(json_config(max_body))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
+                .wrap(from_fn(cors_refusals_as_json))
                 .wrap(from_fn(move |req, next| {
                     telemetry::request_context(metrics.clone(), req, next)
                 }))
@@ -259,6 +264,25 @@ async fn sweep_multipart(state: web::Data<AppState>) {
     }
 }
 
+/// actix-cors answers a refused origin or preflight in plain text; every answer here is the
+/// JSON error body.
+async fn cors_refusals_as_json(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    use actix_web::ResponseError;
+    let res = next.call(req).await?;
+    let refused = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_cors::CorsError>())
+        .map(|c| c.to_string());
+    Ok(match refused {
+        Some(why) => res.into_response(ApiError::CorsRefused(why).error_response()),
+        None => res.map_into_boxed_body(),
+    })
+}
+
 fn cors(settings: &Settings) -> Option<Cors> {
     let origins = &settings.cors.allowed_origins;
     if origins.is_empty() {
@@ -266,15 +290,26 @@ fn cors(settings: &Settings) -> Option<Cors> {
     }
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-        .allowed_headers([
-            "authorization",
-            "content-type",
-            "accept",
-            "x-api-key",
-            "x-request-id",
-            "uppy-auth-token",
-            "uppy-credentials-params",
-        ])
+        .allowed_headers(
+            [
+                "authorization",
+                "content-type",
+                "accept",
+                "x-api-key",
+                "x-request-id",
+                "uppy-auth-token",
+                "uppy-credentials-params",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain(
+                settings
+                    .cors
+                    .allowed_headers
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase()),
+            ),
+        )
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(settings.cors.max_age_secs.unwrap_or(600));
     if origins.iter().any(|o| o == "*") {

@@ -186,6 +186,9 @@ impl Default for RateLimitSection {
 pub struct CorsSection {
     pub allowed_origins: Vec<String>,
     pub max_age_secs: Option<usize>,
+    /// Request headers browsers may send besides the gateway's own (tracing headers such as
+    /// `traceparent`, `sentry-trace`, `baggage`).
+    pub allowed_headers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

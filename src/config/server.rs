@@ -64,5 +64,16 @@ pub(super) fn check_cors(c: &raw::CorsSection) -> Result<(), ConfigError> {
             parse_http_url("cors.allowed_origins", origin)?;
         }
     }
+    for h in &c.allowed_headers {
+        let token = !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(ConfigError::new(
+                "cors.allowed_headers",
+                format!("'{h}' is not a header name"),
+            ));
+        }
+    }
     Ok(())
 }

@@ -93,8 +93,11 @@ pub fn router(state: &AppState) -> Router {
     let mut r = Router::default();
     let metrics_here = state.settings.metrics.listen.is_none();
 
+    // Load balancers probe with HEAD as often as with GET.
     r.get("/healthz", health::healthz);
+    r.route(Method::HEAD, "/healthz", health::healthz);
     r.get("/readyz", health::readyz);
+    r.route(Method::HEAD, "/readyz", health::readyz);
     if metrics_here {
         r.get("/metrics", meta::metrics);
     }
@@ -165,8 +168,25 @@ pub fn metrics_router() -> Router {
     r
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+/// 405 with `Allow`: the methods the route table holds for the matched path.
+async fn method_not_allowed(
+    req: HttpRequest,
+    table: Option<web::Data<RouteTable>>,
+) -> Result<HttpResponse, ApiError> {
+    let pattern = req.match_pattern().unwrap_or_default();
+    let allow = table
+        .map(|t| {
+            t.iter()
+                .filter(|(_, p)| *p == pattern)
+                .map(|(m, _)| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Err(ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        allow,
+    })
 }
 
 pub async fn route_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -52,3 +52,68 @@ async fn an_oversized_multipart_completion_gets_a_json_413() {
     assert_eq!((status, code.as_str()), (413, "payload-too-large"));
     assert!(message.contains("larger than"), "{message}");
 }
+
+#[tokio::test]
+async fn health_answers_head_and_a_405_names_the_allowed_methods() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let resp = app.request(Method::HEAD, path).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "HEAD {path}");
+    }
+    let resp = app
+        .request(
+            Method::DELETE,
+            "/v1/uploads/00000000000000000000000000000000",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET");
+    let resp = app
+        .request(
+            Method::PUT,
+            "/v1/multipart/00000000000000000000000000000000",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["allow"], "DELETE");
+}
+
+#[tokio::test]
+async fn cors_lets_configured_tracing_headers_through_and_refuses_in_json() {
+    let app = spawn_app_with(|raw| {
+        raw.cors.allowed_origins = vec!["https://app.example".into()];
+        raw.cors.allowed_headers = vec!["traceparent".into(), "sentry-trace".into()];
+    })
+    .await;
+    let preflight = |origin: &str, headers: &str| {
+        app.request(Method::OPTIONS, "/v1/uploads")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", headers)
+    };
+    let ok = preflight(
+        "https://app.example",
+        "content-type,traceparent,sentry-trace",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(allowed.contains("traceparent"), "{allowed}");
+    for (origin, headers) in [
+        ("https://app.example", "content-type,x-not-configured"),
+        ("https://evil.example", "content-type"),
+    ] {
+        let resp = preflight(origin, headers).send().await.unwrap();
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let (status, code, message) = error_code(resp).await;
+        assert_eq!((status, code.as_str()), (400, "cors-refused"), "{message}");
+    }
+}
