@@ -9,10 +9,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
-/// OSS's CRC-64 (ECMA-182, reflected, all-ones init and final XOR).
+/// The CRC-64 OSS and COS both report (ECMA-182, reflected, all-ones init and final XOR).
 pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
-/// Every part but the last must be at least this large (OSS: 100 KB).
-pub const MIN_PART_SIZE: u64 = 100 * 1024;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ObjectMeta {
@@ -57,7 +55,7 @@ pub enum CompleteError {
     InvalidPart(u32),
     #[error("InvalidPartOrder: part numbers must ascend")]
     InvalidPartOrder,
-    #[error("EntityTooSmall: part {0} is below the 100 KB minimum")]
+    #[error("EntityTooSmall: part {0} is below the minimum part size")]
     EntityTooSmall(u32),
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -232,12 +230,14 @@ impl Disk {
         tokio::fs::remove_dir_all(self.uploads(bucket).join(upload_id)).await
     }
 
-    /// Joins the listed parts into the object, as CompleteMultipartUpload does.
+    /// Joins the listed parts into the object, as CompleteMultipartUpload does; every part but
+    /// the last must hold `min_part_size` bytes (the dialect's limit).
     pub async fn complete(
         &self,
         bucket: &str,
         upload: &UploadMeta,
         listed: &[(u32, String)],
+        min_part_size: u64,
     ) -> Result<(ObjectMeta, Vec<u8>), CompleteError> {
         let stored = self.parts(bucket, &upload.upload_id).await?;
         let mut previous = 0u32;
@@ -258,7 +258,7 @@ impl Disk {
             return Err(CompleteError::InvalidPart(0));
         }
         for p in &chosen[..chosen.len() - 1] {
-            if p.size < MIN_PART_SIZE {
+            if p.size < min_part_size {
                 return Err(CompleteError::EntityTooSmall(p.number));
             }
         }
