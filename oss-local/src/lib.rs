@@ -11,6 +11,7 @@
 //! limits, STS), and `cos` the Tencent COS one, served on its own listener over the same disk.
 
 pub mod callback;
+pub mod cos;
 pub mod disk;
 pub mod error;
 pub mod form;

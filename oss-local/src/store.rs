@@ -88,6 +88,7 @@ impl Store {
             crc64: disk::CRC64.checksum(data),
             content_md5: None,
             appendable: false,
+            user_meta: Vec::new(),
             last_modified: OffsetDateTime::now_utc(),
         };
         self.disk.put(bucket, &meta, data).await?;

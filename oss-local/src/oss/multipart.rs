@@ -15,7 +15,7 @@ pub(super) async fn initiate(p: &Parsed, store: &Store) -> Result<HttpResponse, 
         .unwrap_or("application/octet-stream");
     let u = store
         .disk
-        .initiate(&p.bucket, &p.key, ct)
+        .initiate(&p.bucket, &p.key, ct, Vec::new())
         .await
         .map_err(ApiError::internal)?;
     Ok(xml::document(

@@ -72,6 +72,7 @@ pub(super) async fn put_object(
         crc64: disk::CRC64.checksum(body),
         content_md5,
         appendable: false,
+        user_meta: Vec::new(),
         last_modified: OffsetDateTime::now_utc(),
     };
     store
@@ -134,6 +135,7 @@ pub(super) async fn append_object(
         crc64: disk::CRC64.checksum(&data),
         content_md5: None,
         appendable: true,
+        user_meta: Vec::new(),
         last_modified: OffsetDateTime::now_utc(),
     };
     store

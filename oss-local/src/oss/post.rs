@@ -158,6 +158,7 @@ pub(super) async fn post_object(
         crc64: disk::CRC64.checksum(&form.file),
         content_md5: None,
         appendable: false,
+        user_meta: Vec::new(),
         last_modified: OffsetDateTime::now_utc(),
     };
     store
