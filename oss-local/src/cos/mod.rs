@@ -10,6 +10,7 @@ mod object;
 pub mod post;
 pub mod sign;
 pub mod sts;
+mod wire;
 
 use crate::MAX_BODY;
 use crate::error::ApiError;
@@ -63,6 +64,16 @@ pub async fn start(store: Arc<Store>, config: CosConfig) -> std::io::Result<CosR
         temp: Mutex::default(),
     });
     let data = web::Data::from(state.clone());
+    let socket = if config.listen.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // Like actix's own bind: a restart must not wait for old connections' TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(config.listen)?;
+    let front = socket.listen(1024)?;
+    let port = front.local_addr()?.port();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -70,8 +81,9 @@ pub async fn start(store: Arc<Store>, config: CosConfig) -> std::io::Result<CosR
             .default_service(web::to(handle))
     })
     .workers(2)
-    .bind(config.listen)?;
-    let port = server.addrs()[0].port();
+    .bind((config.listen.ip(), 0))?;
+    let backend = server.addrs()[0];
+    tokio::spawn(wire::serve(front, backend));
     Ok(CosRunning {
         port,
         state,
@@ -89,13 +101,16 @@ fn with_cos_headers(mut resp: HttpResponse, rid: &str) -> HttpResponse {
     // The SDKs treat a 3xx-5xx without it as a network failure and retry.
     set_header(&mut resp, "x-cos-request-id", rid);
     set_header(&mut resp, "server", "tencent-cos");
+    // One response per connection, so the front in `wire` finds each head first.
+    resp.head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
     resp
 }
 
 async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<CosState>) -> HttpResponse {
     let rid = uuid::Uuid::new_v4().simple().to_string();
     if req.method() == Method::POST && req.headers().contains_key("x-tc-action") {
-        return sts::handle(&req, &body, &state);
+        return with_cos_headers(sts::handle(&req, &body, &state), &rid);
     }
     let resp = match route(&req, body, &state, &rid).await {
         Ok(r) => r,

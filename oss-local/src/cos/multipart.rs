@@ -256,9 +256,9 @@ pub(super) async fn complete(
     let merge = async move {
         let result = store.disk.merge(&bucket, &u, &chosen).await;
         match result {
+            // No XML declaration: after the spaces it would make the document invalid.
             Ok((meta, _)) => format!(
-                "{}\n<CompleteMultipartUploadResult xmlns=\"{NAMESPACE}\">{}</CompleteMultipartUploadResult>\n",
-                xml::DECL,
+                "<CompleteMultipartUploadResult xmlns=\"{NAMESPACE}\">{}</CompleteMultipartUploadResult>\n",
                 xml::elements(&[
                     ("Location", &location),
                     ("Bucket", &bucket),
@@ -266,7 +266,9 @@ pub(super) async fn complete(
                     ("ETag", &etag(&meta.etag)),
                 ])
             ),
-            Err(e) => ApiError::internal(e).cos_xml("", &resource),
+            Err(e) => ApiError::internal(e)
+                .cos_xml("", &resource)
+                .replacen(xml::DECL, "", 1),
         }
     };
     Ok(HttpResponse::Ok()
