@@ -61,6 +61,11 @@ done
 COS_ENDPOINT="127.0.0.1:$cos_port" COS_SECRET_ID=AKIDSdkTestSecretId0000000000000000 \
   COS_SECRET_KEY=SdkTestSecretKey0000000000000000 COS_BUCKET=sdk-1250000000 \
   COS_REGION=ap-guangzhou python3 tests/e2e/cos_store.py
+# The same listener against cos-nodejs-sdk-v5 (npm).
+ensure_node_cos
+COS_ENDPOINT="127.0.0.1:$cos_port" COS_SECRET_ID=AKIDSdkTestSecretId0000000000000000 \
+  COS_SECRET_KEY=SdkTestSecretKey0000000000000000 COS_BUCKET=sdk-1250000000 \
+  COS_REGION=ap-guangzhou node tests/e2e/cos-node/cos_store.js
 cleanup_cos
 trap - EXIT
 
