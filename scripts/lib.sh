@@ -35,6 +35,22 @@ ensure_python_cos() {
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages cos-python-sdk-v5
 }
 
+# Tencent's STS SDK (TC3 signing), which tests/e2e/cos_store.py points at oss-local's stand-in.
+ensure_python_tencent_sts() {
+  python3 -c 'import tencentcloud.sts' 2>/dev/null && return
+  echo "installing tencentcloud-sdk-python-sts with pip" >&2
+  python3 -m pip install --quiet --disable-pip-version-check tencentcloud-sdk-python-sts ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages tencentcloud-sdk-python-sts
+}
+
+# COS's Node SDKs from tests/e2e/cos-node/package-lock.json.
+ensure_node_cos() {
+  have node && have npm || apt_install nodejs npm
+  if [ ! -d tests/e2e/cos-node/node_modules/cos-nodejs-sdk-v5 ]; then
+    (cd tests/e2e/cos-node && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # Debian's Chromium (headless browser tests) and the e2e Node packages (Playwright core,
 # Uppy, esbuild, ali-oss) from tests/e2e/browser/package-lock.json.
 ensure_browser_tools() {

@@ -41,6 +41,34 @@ OSS_ENDPOINT="http://127.0.0.1:$store_port" OSS_AK=SdkTestAccessKeyId \
 cleanup_store
 trap - EXIT
 
+# oss-local's COS listener against Tencent's own Python SDKs (cos-python-sdk-v5, and
+# tencentcloud-sdk-python-sts for the TC3 STS stand-in).
+ensure_python_cos
+ensure_python_tencent_sts
+cos_dir=$(mktemp -d)
+cos_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+target/debug/oss-local --listen 127.0.0.1:0 --cos-listen "127.0.0.1:$cos_port" --data-dir "$cos_dir" \
+  --cos-bucket sdk-1250000000 --cos-region ap-guangzhou \
+  --access-key AKIDSdkTestSecretId0000000000000000:SdkTestSecretKey0000000000000000 \
+  >target/tmp/oss-local-cos-sdk.log 2>&1 &
+cos_pid=$!
+cleanup_cos() { kill "$cos_pid" 2>/dev/null || true; rm -rf "$cos_dir"; }
+trap cleanup_cos EXIT
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$cos_port") 2>/dev/null && break
+  sleep 0.1
+done
+COS_ENDPOINT="127.0.0.1:$cos_port" COS_SECRET_ID=AKIDSdkTestSecretId0000000000000000 \
+  COS_SECRET_KEY=SdkTestSecretKey0000000000000000 COS_BUCKET=sdk-1250000000 \
+  COS_REGION=ap-guangzhou python3 tests/e2e/cos_store.py
+# The same listener against cos-nodejs-sdk-v5 (npm).
+ensure_node_cos
+COS_ENDPOINT="127.0.0.1:$cos_port" COS_SECRET_ID=AKIDSdkTestSecretId0000000000000000 \
+  COS_SECRET_KEY=SdkTestSecretKey0000000000000000 COS_BUCKET=sdk-1250000000 \
+  COS_REGION=ap-guangzhou node tests/e2e/cos-node/cos_store.js
+cleanup_cos
+trap - EXIT
+
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh
 

@@ -224,6 +224,7 @@ mod tests {
             crc64: 7,
             content_md5: None,
             appendable: false,
+            user_meta: Vec::new(),
             last_modified: time::OffsetDateTime::UNIX_EPOCH,
         };
         let mut spec = Spec {

@@ -9,10 +9,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
-/// OSS's CRC-64 (ECMA-182, reflected, all-ones init and final XOR).
+/// The CRC-64 OSS and COS both report (ECMA-182, reflected, all-ones init and final XOR).
 pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_XZ);
-/// Every part but the last must be at least this large (OSS: 100 KB).
-pub const MIN_PART_SIZE: u64 = 100 * 1024;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ObjectMeta {
@@ -25,6 +23,9 @@ pub struct ObjectMeta {
     pub content_md5: Option<String>,
     /// Set for appendable objects.
     pub appendable: bool,
+    /// User metadata (`x-cos-meta-*` headers, names lower-cased), as sent.
+    #[serde(default)]
+    pub user_meta: Vec<(String, String)>,
     #[serde(with = "time::serde::rfc3339")]
     pub last_modified: OffsetDateTime,
 }
@@ -34,6 +35,9 @@ pub struct UploadMeta {
     pub key: String,
     pub upload_id: String,
     pub content_type: String,
+    /// Given at initiation, carried to the object.
+    #[serde(default)]
+    pub user_meta: Vec<(String, String)>,
     #[serde(with = "time::serde::rfc3339")]
     pub initiated: OffsetDateTime,
 }
@@ -57,7 +61,7 @@ pub enum CompleteError {
     InvalidPart(u32),
     #[error("InvalidPartOrder: part numbers must ascend")]
     InvalidPartOrder,
-    #[error("EntityTooSmall: part {0} is below the 100 KB minimum")]
+    #[error("EntityTooSmall: part {0} is below the minimum part size")]
     EntityTooSmall(u32),
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -149,11 +153,13 @@ impl Disk {
         bucket: &str,
         key: &str,
         content_type: &str,
+        user_meta: Vec<(String, String)>,
     ) -> io::Result<UploadMeta> {
         let meta = UploadMeta {
             key: key.to_string(),
             upload_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase(),
             content_type: content_type.to_string(),
+            user_meta,
             initiated: OffsetDateTime::now_utc(),
         };
         let dir = self.uploads(bucket).join(&meta.upload_id);
@@ -232,13 +238,30 @@ impl Disk {
         tokio::fs::remove_dir_all(self.uploads(bucket).join(upload_id)).await
     }
 
-    /// Joins the listed parts into the object, as CompleteMultipartUpload does.
+    /// Joins the listed parts into the object, as CompleteMultipartUpload does; every part but
+    /// the last must hold `min_part_size` bytes (the dialect's limit).
     pub async fn complete(
         &self,
         bucket: &str,
         upload: &UploadMeta,
         listed: &[(u32, String)],
+        min_part_size: u64,
     ) -> Result<(ObjectMeta, Vec<u8>), CompleteError> {
+        let chosen = self
+            .check_complete(bucket, upload, listed, min_part_size)
+            .await?;
+        Ok(self.merge(bucket, upload, &chosen).await?)
+    }
+
+    /// The stored parts a CompleteMultipartUpload list names, once its order, ETags and sizes
+    /// hold (what can be refused before merging starts).
+    pub async fn check_complete(
+        &self,
+        bucket: &str,
+        upload: &UploadMeta,
+        listed: &[(u32, String)],
+        min_part_size: u64,
+    ) -> Result<Vec<PartMeta>, CompleteError> {
         let stored = self.parts(bucket, &upload.upload_id).await?;
         let mut previous = 0u32;
         let mut chosen = Vec::with_capacity(listed.len());
@@ -258,14 +281,24 @@ impl Disk {
             return Err(CompleteError::InvalidPart(0));
         }
         for p in &chosen[..chosen.len() - 1] {
-            if p.size < MIN_PART_SIZE {
+            if p.size < min_part_size {
                 return Err(CompleteError::EntityTooSmall(p.number));
             }
         }
+        Ok(chosen)
+    }
+
+    /// Writes the object made of `chosen` and drops the upload.
+    pub async fn merge(
+        &self,
+        bucket: &str,
+        upload: &UploadMeta,
+        chosen: &[PartMeta],
+    ) -> io::Result<(ObjectMeta, Vec<u8>)> {
         let dir = self.uploads(bucket).join(&upload.upload_id);
         let mut data = Vec::new();
         let mut md5s = Vec::with_capacity(chosen.len() * 16);
-        for p in &chosen {
+        for p in chosen {
             data.extend(tokio::fs::read(dir.join(format!("part-{}.bin", p.number))).await?);
             md5s.extend_from_slice(&p.md5);
         }
@@ -277,6 +310,7 @@ impl Disk {
             crc64: CRC64.checksum(&data),
             content_md5: None,
             appendable: false,
+            user_meta: upload.user_meta.clone(),
             last_modified: OffsetDateTime::now_utc(),
         };
         self.put(bucket, &meta, &data).await?;

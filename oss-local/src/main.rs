@@ -35,6 +35,21 @@ struct Args {
     /// PKCS#1 PEM file of the callback signing key; a bundled development key otherwise.
     #[arg(long, env = "OSS_LOCAL_CALLBACK_KEY_FILE")]
     callback_key_file: Option<PathBuf>,
+    /// Also serve the Tencent COS dialect here (same disk and keys, used as SecretId:SecretKey;
+    /// its STS stand-in answers TC3-signed POSTs carrying X-TC-Action on the same address).
+    #[arg(long, env = "OSS_LOCAL_COS_LISTEN")]
+    cos_listen: Option<SocketAddr>,
+    /// COS buckets, with the APPID (repeat the flag for more); the Host's first label picks
+    /// one, and with a single bucket any Host means it.
+    #[arg(
+        long = "cos-bucket",
+        env = "OSS_LOCAL_COS_BUCKETS",
+        value_delimiter = ',',
+        default_value = "local-1250000000"
+    )]
+    cos_buckets: Vec<String>,
+    #[arg(long, env = "OSS_LOCAL_COS_REGION", default_value = "ap-guangzhou")]
+    cos_region: String,
 }
 
 #[actix_web::main]
@@ -66,5 +81,19 @@ async fn main() -> std::io::Result<()> {
     })
     .await?;
     tracing::info!(url = %running.base_url(), key = %running.store.key_url(), "oss-local listening");
-    running.server.await
+    let Some(listen) = args.cos_listen else {
+        return running.server.await;
+    };
+    let cos = oss_local::cos::start(
+        running.store.clone(),
+        oss_local::cos::CosConfig {
+            listen,
+            buckets: args.cos_buckets,
+            region: args.cos_region,
+        },
+    )
+    .await?;
+    tracing::info!(port = cos.port, "oss-local COS listener");
+    let (a, b) = tokio::join!(running.server, cos.server);
+    a.and(b)
 }

@@ -1,51 +1,11 @@
-//! OSS's XML answers: errors in its `<Error>` shape and the few result documents the store
-//! returns.
+//! The XML both dialects answer with: result documents, times, and the CompleteMultipartUpload
+//! body they read (OSS and COS share the S3 shapes).
 
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use quick_xml::escape::escape;
 use time::OffsetDateTime;
 
 pub const DECL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
-
-/// One OSS error answer; `extra` adds elements after `Message` (e.g. `StringToSign`).
-pub struct OssError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-    pub extra: Vec<(&'static str, String)>,
-}
-
-impl OssError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> OssError {
-        OssError {
-            status,
-            code,
-            message: message.into(),
-            extra: Vec::new(),
-        }
-    }
-
-    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> OssError {
-        self.extra.push((name, value.into()));
-        self
-    }
-
-    pub fn response(&self, request_id: &str) -> HttpResponse {
-        let mut body = format!(
-            "{DECL}\n<Error>\n  <Code>{}</Code>\n  <Message>{}</Message>\n  <RequestId>{request_id}</RequestId>\n  <HostId>oss-local</HostId>\n",
-            self.code,
-            escape(&self.message)
-        );
-        for (k, v) in &self.extra {
-            body.push_str(&format!("  <{k}>{}</{k}>\n", escape(v)));
-        }
-        body.push_str("</Error>\n");
-        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST))
-            .insert_header(("content-type", "application/xml"))
-            .body(body)
-    }
-}
 
 /// `2024-01-02T03:04:05.000Z`, as OSS writes times in XML.
 pub fn iso(t: OffsetDateTime) -> String {

@@ -3,7 +3,9 @@
 //! policy's single `acs:oss:*:*:<bucket>/<prefix>*` resource, and issues temporary
 //! credentials that the store then accepts for keys under that prefix only.
 
-use crate::TempCredential;
+use crate::http::Parsed;
+use crate::store::{Store, TempCredential};
+use actix_web::HttpResponse;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -188,6 +190,45 @@ fn policy_scope(policy: &str) -> Result<(String, String), StsError> {
         .split_once('/')
         .ok_or_else(|| bad("resource needs <bucket>/<prefix>"))?;
     Ok((bucket.to_string(), prefix.to_string()))
+}
+
+/// STS AssumeRole: parameters in the query or a form body, answered in STS's JSON.
+pub(crate) fn handle(p: &Parsed, body: &[u8], store: &Store) -> HttpResponse {
+    let mut params = p.query.clone();
+    params.extend(url::form_urlencoded::parse(body).into_owned());
+    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let secret_of = |ak: &str| store.keys.get(ak).cloned();
+    match assume_role(&p.method, &params, secret_of, OffsetDateTime::now_utc()) {
+        Ok(issued) => {
+            let c = &issued.credential;
+            let body = serde_json::json!({
+                "RequestId": request_id,
+                "AssumedRoleUser": {
+                    "Arn": "acs:ram::0:role/oss-local",
+                    "AssumedRoleId": format!("0:{}", issued.access_key_id),
+                },
+                "Credentials": {
+                    "AccessKeyId": issued.access_key_id,
+                    "AccessKeySecret": c.secret,
+                    "SecurityToken": c.token,
+                    "Expiration": c.expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                },
+            });
+            store.stats.bump("AssumeRole");
+            store.add_temp_credential(issued.access_key_id.clone(), issued.credential);
+            HttpResponse::Ok().json(body)
+        }
+        Err(e) => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(e.status)
+                .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+        )
+        .json(serde_json::json!({
+            "RequestId": request_id,
+            "HostId": "oss-local",
+            "Code": e.code,
+            "Message": e.message,
+        })),
+    }
 }
 
 #[cfg(test)]
