@@ -57,8 +57,10 @@ pub async fn put(storage: &LocalStore, key: &str) {
 async fn deliver_at_once(app: &TestApp, cb: &oss_sim::Callback, n: usize) -> Value {
     let sends = (0..n).map(|_| async {
         let resp = cb.send(app).await;
-        assert_eq!(resp.status(), 200);
-        resp.json::<Value>().await.unwrap()
+        let status = resp.status();
+        let body = resp.text().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()
     });
     let answers = futures_util::future::join_all(sends).await;
     for a in &answers[1..] {
@@ -111,8 +113,12 @@ async fn identical_callbacks_delivered_at_once_append_one_event_per_upload() {
         ));
         ids.push(id);
     }
-    let rounds = callbacks.iter().map(|cb| deliver_at_once(&app, cb, 8));
-    let answers = futures_util::future::join_all(rounds).await;
+    // One upload at a time, its eight deliveries at once: the race is between identical
+    // deliveries, not a load test of the machine.
+    let mut answers = Vec::new();
+    for cb in &callbacks {
+        answers.push(deliver_at_once(&app, cb, 8).await);
+    }
     for (id, a) in ids.iter().zip(&answers) {
         assert_eq!(a["upload_id"], id.as_str());
         assert_eq!(a["status"], "completed");
