@@ -22,6 +22,7 @@ pub struct AuthSettings {
     pub user_claim: String,
     pub jwt: Option<JwtSettings>,
     pub api_keys: Vec<ApiKeySettings>,
+    pub sdk_url_ttl: std::time::Duration,
 }
 
 pub(super) fn validate(a: raw::AuthSection, world: bool) -> Result<AuthSettings, ConfigError> {
@@ -117,9 +118,16 @@ pub(super) fn validate(a: raw::AuthSection, world: bool) -> Result<AuthSettings,
             "configure auth.jwt and/or auth.api_keys: without them no client can authenticate",
         ));
     }
+    if !(60..=7 * 24 * 3600).contains(&a.sdk_url_ttl_secs) {
+        return Err(ConfigError::new(
+            "auth.sdk_url_ttl_secs",
+            "must be between 60 and 604800",
+        ));
+    }
     Ok(AuthSettings {
         user_claim: a.user_claim,
         jwt,
         api_keys,
+        sdk_url_ttl: std::time::Duration::from_secs(a.sdk_url_ttl_secs),
     })
 }

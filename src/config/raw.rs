@@ -130,6 +130,8 @@ pub struct AuthSection {
     pub user_claim: String,
     pub jwt: Option<JwtSection>,
     pub api_keys: Vec<ApiKeySection>,
+    /// Lifetime of the credential URLs minted for mobile SDKs' stock providers.
+    pub sdk_url_ttl_secs: u64,
 }
 
 impl Default for AuthSection {
@@ -138,6 +140,7 @@ impl Default for AuthSection {
             user_claim: "sub".into(),
             jwt: None,
             api_keys: vec![],
+            sdk_url_ttl_secs: 12 * 3600,
         }
     }
 }

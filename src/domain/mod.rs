@@ -7,6 +7,7 @@ mod filename;
 mod key_template;
 mod object_key;
 pub mod part_plan;
+pub mod sdk_token;
 pub mod ticket;
 mod upload;
 mod user;

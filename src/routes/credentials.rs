@@ -70,6 +70,8 @@ pub async fn credentials(
 #[serde(deny_unknown_fields)]
 pub struct OssSdkQuery {
     profile: String,
+    /// From `POST /v1/credentials/oss-sdk/url`, for stock SDK providers that send no headers.
+    token: Option<String>,
 }
 
 /// The JSON the OSS Android/iOS SDKs' auth-server credential provider parses: `StatusCode`
@@ -79,23 +81,67 @@ pub async fn oss_sdk(
     who: Result<AuthUser, ApiError>,
     query: Result<web::Query<OssSdkQuery>, actix_web::Error>,
 ) -> HttpResponse {
+    let mut by_token = false;
     let result = async {
-        let who = who?;
         let query =
             query.map_err(|e| ApiError::InvalidQuery(format!("invalid query string: {e}")))?;
-        state.uploads.credentials(&who.user, &query.profile).await
+        let user = match &query.token {
+            Some(token) => {
+                by_token = true;
+                state.uploads.sdk_token_user(token, &query.profile)?
+            }
+            None => who?.user,
+        };
+        state.uploads.credentials(&user, &query.profile).await
     }
     .await;
     match result {
         Ok(IssuedGrant { grant, .. }) => sdk_credentials(&grant),
+        // The stock Android provider cannot read a body on HTTP >= 400: a URL with a token
+        // (used only by such providers) answers 200 and carries the status in the body.
+        Err(e) if by_token => {
+            let mut resp = sdk_error(e);
+            *resp.status_mut() = actix_web::http::StatusCode::OK;
+            resp
+        }
         Err(e) => sdk_error(e),
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdkUrlBody {
+    profile: String,
+}
+
+#[derive(Serialize)]
+struct SdkUrlAnswer {
+    /// Give this to the SDK's credential provider; it is a bearer credential: never log it.
+    url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+/// `POST /v1/credentials/oss-sdk/url`: a credential URL for the OSS Android/iOS SDKs' stock
+/// `OSSAuthCredentialsProvider`, which GETs its URL without headers.
+pub async fn oss_sdk_url(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<SdkUrlBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (url, expires_at) = state.uploads.sdk_credential_url(&who.user, &body.profile)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(SdkUrlAnswer { url, expires_at }))
+}
+
 fn sdk_credentials(grant: &Grant) -> HttpResponse {
     let c = &grant.credentials;
+    // Whole seconds: the iOS SDK parses `yyyy-MM-dd'T'HH:mm:ssZ`.
     let expiration = c
         .expiration
+        .replace_nanosecond(0)
+        .unwrap_or(c.expiration)
         .to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();

@@ -110,6 +110,7 @@ pub fn router(state: &AppState) -> Router {
     r.post("/v1/credentials", credentials::credentials);
     if state.uploads.providers().kinds().contains("oss") {
         r.get("/v1/credentials/oss-sdk", credentials::oss_sdk);
+        r.post("/v1/credentials/oss-sdk/url", credentials::oss_sdk_url);
     }
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);

@@ -4,6 +4,7 @@
 
 use super::{Uploads, rules};
 use crate::config::Profile;
+use crate::domain::sdk_token::{self, SdkTokenError};
 use crate::domain::{CallbackVars, RecordTarget, UploadId, UploadKind, UploadRecord, UserId};
 use crate::error::ApiError;
 use crate::providers::{Provider, ScopedCredentials};
@@ -61,6 +62,41 @@ pub struct IssuedGrant {
 }
 
 impl Uploads {
+    /// A URL a mobile SDK's stock credential provider can GET without any header: it carries
+    /// a token for this user and profile, valid for `auth.sdk_url_ttl_secs`.
+    pub fn sdk_credential_url(
+        &self,
+        user: &UserId,
+        profile: &str,
+    ) -> Result<(String, OffsetDateTime), ApiError> {
+        let profile = self.profile(profile)?;
+        rules::require_kind(profile, UploadKind::Sts)?;
+        let expires = self.now() + self.settings.auth.sdk_url_ttl;
+        let token = sdk_token::issue(
+            self.ticket_secret(),
+            user.as_str(),
+            &profile.name,
+            expires.unix_timestamp(),
+        );
+        let base = self.settings.public_url.as_str().trim_end_matches('/');
+        let mut url = url::Url::parse(&format!("{base}/v1/credentials/oss-sdk"))
+            .map_err(ApiError::internal)?;
+        url.query_pairs_mut()
+            .append_pair("profile", &profile.name)
+            .append_pair("token", &token);
+        Ok((url.to_string(), expires))
+    }
+
+    /// The user an SDK credential-URL token vouches for, for `profile`.
+    pub fn sdk_token_user(&self, token: &str, profile: &str) -> Result<UserId, ApiError> {
+        let now = self.now().unix_timestamp();
+        match sdk_token::verify(self.ticket_secret(), token, profile, now) {
+            Ok(user) => UserId::parse(user).map_err(|_| ApiError::InvalidToken("malformed".into())),
+            Err(SdkTokenError::Expired) => Err(ApiError::TokenExpired),
+            Err(e) => Err(ApiError::InvalidToken(e.to_string())),
+        }
+    }
+
     /// Temporary credentials for the caller's prefix under `profile` (cached).
     pub async fn credentials(&self, user: &UserId, profile: &str) -> Result<IssuedGrant, ApiError> {
         let profile = self.profile(profile)?.clone();

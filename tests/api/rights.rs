@@ -666,3 +666,69 @@ async fn issuing_routes_are_rate_limited_per_user() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_stock_mobile_sdk_provider_gets_credentials_from_a_bare_get_to_its_url() {
+    let sts = StsStandIn::start(Behaviour::default()).await;
+    let url = sts.url.clone();
+    let app = spawn_app_with(|raw| with_sts(raw, &url, 3000)).await;
+    let resp = app
+        .as_user("kim", Method::POST, "/v1/credentials/oss-sdk/url")
+        .json(&json!({"profile": "avatars"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let minted: Value = resp.json().await.unwrap();
+    let full = url::Url::parse(minted["url"].as_str().unwrap()).unwrap();
+    assert_eq!(full.path(), "/v1/credentials/oss-sdk");
+    let path_and_query = format!("{}?{}", full.path(), full.query().unwrap());
+
+    // What OSSAuthCredentialsProvider sends: a GET with no headers of ours.
+    let bare = reqwest::Client::new();
+    let resp = bare.get(app.url(&path_and_query)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["StatusCode"], json!(200), "{body}");
+    assert!(body["AccessKeyId"].is_string() && body["SecurityToken"].is_string());
+    let exp = body["Expiration"].as_str().unwrap();
+    assert!(exp.len() == 20 && exp.ends_with('Z'), "{exp}");
+    let creds: Value = app
+        .as_user(
+            "kim",
+            Method::GET,
+            "/v1/credentials/oss-sdk?profile=avatars",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(creds["AccessKeyId"], body["AccessKeyId"], "kim's own grant");
+
+    // A token for one profile opens no other, and a forged one opens nothing; the answer is
+    // 200 so that Android's provider can read the error in the body.
+    let token = full
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .to_string();
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    for query in [
+        format!("profile=documents&token={token}"),
+        format!("profile=avatars&token={forged}"),
+    ] {
+        let resp = bare
+            .get(app.url(&format!("/v1/credentials/oss-sdk?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["StatusCode"], 401, "{body}");
+        assert_eq!(body["ErrorCode"], "invalid-token");
+        assert!(body.get("AccessKeyId").is_none());
+    }
+}
