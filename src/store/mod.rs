@@ -15,6 +15,7 @@ mod uploads;
 
 pub use conn::StoreConn;
 pub use deadlines::DueKind;
+pub use events::event_fields;
 pub use keys::{Keys, SHARDS};
 pub use locks::JobLock;
 pub use ratelimit::RateDecision;

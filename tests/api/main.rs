@@ -23,3 +23,4 @@ mod store;
 mod sts_callbacks;
 mod sts_standin;
 mod uploads;
+mod webhook_events;
