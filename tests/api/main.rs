@@ -24,3 +24,5 @@ mod sts_callbacks;
 mod sts_standin;
 mod uploads;
 mod webhook_events;
+mod webhook_harness;
+mod webhooks;
