@@ -213,6 +213,20 @@ async fn events_past_the_retry_period_become_dead_letters_the_cli_redelivers() {
         "every attempt was answered 500"
     );
 
+    let gauges = eventually(Duration::from_secs(15), || async {
+        let t = app.metrics_text().await;
+        (t.contains(r#"upload_gateway_webhook_dead_letters{endpoint="backend"} 5"#)
+            && t.contains(r#"upload_gateway_webhook_dead_lettered_total{endpoint="backend"} 5"#)
+            && t.contains(r#"upload_gateway_webhook_backlog_events{endpoint="backend"} 0"#))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        gauges.is_some(),
+        "dead-letter and backlog metrics: {}",
+        app.metrics_text().await
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
     std::fs::write(
@@ -272,4 +286,43 @@ async fn events_of_every_shard_are_delivered_on_a_redis_cluster() {
         .collect();
     let tally = receiver.wait_for(N, Duration::from_secs(60)).await;
     assert_eq!(tally.distinct, N, "over {} shards: {tally:?}", shards.len());
+    // The backlog is read stream by stream, each in its own slot.
+    let backlog = eventually(Duration::from_secs(15), || async {
+        let t = app.metrics_text().await;
+        t.contains(r#"upload_gateway_webhook_backlog_events{endpoint="backend"} 0"#)
+            .then_some(())
+    })
+    .await;
+    assert!(backlog.is_some());
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_counts_as_a_refusal() {
+    let (elsewhere, hits) =
+        serve_raw(|_| async { "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n".to_string() })
+            .await;
+    let (port, seen) = serve_raw(move |_| async move {
+        format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:{elsewhere}/\r\ncontent-length: 0\r\n\r\n")
+    })
+    .await;
+    let app = spawn_app_with(|raw| configure(raw, port, 60)).await;
+    expire_uploads(app.store(), 1).await;
+    let retried = eventually(Duration::from_secs(20), || async {
+        (seen.lock().unwrap().len() >= 2).then_some(())
+    })
+    .await;
+    assert!(
+        retried.is_some(),
+        "the redirect was retried at the configured URL"
+    );
+    assert!(seen.lock().unwrap()[0].starts_with("POST /hooks/uploads "));
+    assert!(
+        hits.lock().unwrap().is_empty(),
+        "the redirect target was never called"
+    );
+    let text = app.metrics_text().await;
+    assert!(
+        !text.contains(r#"{endpoint="backend",outcome="rejected"} 0"#),
+        "{text}"
+    );
 }
