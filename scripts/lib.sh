@@ -51,6 +51,15 @@ ensure_node_cos() {
   fi
 }
 
+# The Standard Webhooks reference library: the tests' webhook receiver verifies with it.
+ensure_python_webhooks() {
+  have python3 || apt_install python3 python3-pip
+  python3 -c 'import standardwebhooks' 2>/dev/null && return
+  echo "installing standardwebhooks with pip" >&2
+  python3 -m pip install --quiet --disable-pip-version-check standardwebhooks ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages standardwebhooks
+}
+
 # Debian's Chromium (headless browser tests) and the e2e Node packages (Playwright core,
 # Uppy, esbuild, ali-oss) from tests/e2e/browser/package-lock.json.
 ensure_browser_tools() {

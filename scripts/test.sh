@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_redis
+# The webhook tests' receiver verifies signatures with the reference library.
+ensure_python_webhooks
 
 # The API tests write their logs under target/tmp; start from a clean slate so the scan
 # below sees only this run.

@@ -45,6 +45,9 @@ enum Command {
     /// Inspect or replay a callback journal directory.
     #[command(subcommand)]
     Journal(crate::cli_ops::JournalCommand),
+    /// List or redeliver the webhook events given up on after the retry period.
+    #[command(subcommand)]
+    Webhooks(crate::cli_webhooks::WebhooksCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -81,6 +84,7 @@ pub fn run() -> ExitCode {
         Command::VerifyCallback(args) => verify_callback(args),
         Command::Healthcheck(args) => crate::cli_ops::healthcheck(args, cli.config.as_deref()),
         Command::Journal(cmd) => crate::cli_ops::journal(cmd, cli.config.as_deref()),
+        Command::Webhooks(cmd) => crate::cli_webhooks::run(cmd, cli.config.as_deref()),
         Command::HashApiKey => {
             let mut key = String::new();
             if std::io::stdin().read_to_string(&mut key).is_err() {

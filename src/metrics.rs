@@ -24,6 +24,9 @@ const PROVIDERS: &[&str] = &["oss"];
 pub const REDIS_OPERATIONS: &[&str] = &[
     "claim_object",
     "create_record",
+    "dead_letter_list",
+    "dead_letter_put",
+    "dead_letter_remove",
     "drop_deadline",
     "due_uploads",
     "get_record",
@@ -35,6 +38,12 @@ pub const REDIS_OPERATIONS: &[&str] = &[
     "rate_limit",
     "release_lock",
     "renew_lock",
+    "stream_ack",
+    "stream_backlog",
+    "stream_claim",
+    "stream_group",
+    "stream_read",
+    "stream_touch",
     "try_lock",
     "update_record",
 ];
@@ -108,8 +117,16 @@ pub struct Metrics {
     pub sweeper_aborted_total: IntCounterVec,
     pub sweep_duration_seconds: HistogramVec,
     pub sweep_errors_total: IntCounterVec,
+    pub webhook_deliveries_total: IntCounterVec,
+    pub webhook_delivery_duration_seconds: HistogramVec,
+    pub webhook_backlog_events: IntGaugeVec,
+    pub webhook_dead_letters: IntGaugeVec,
+    pub webhook_dead_lettered_total: IntCounterVec,
     pub build_info: IntGaugeVec,
 }
+
+/// What one webhook delivery attempt came to (the `outcome` label).
+pub const WEBHOOK_OUTCOMES: &[&str] = &["delivered", "rejected", "timeout", "unreachable"];
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
@@ -117,6 +134,14 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
         .register(Box::new(c.clone()))
         .expect("unique metric");
     c
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("unique metric");
+    g
 }
 
 fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
@@ -274,6 +299,36 @@ impl Metrics {
                 "upload_gateway_sweep_errors_total",
                 "Errors during sweeps",
                 &["task"],
+            ),
+            webhook_deliveries_total: counter(
+                &r,
+                "upload_gateway_webhook_deliveries_total",
+                "Webhook delivery attempts by endpoint and outcome",
+                &["endpoint", "outcome"],
+            ),
+            webhook_delivery_duration_seconds: histogram(
+                &r,
+                "upload_gateway_webhook_delivery_duration_seconds",
+                "Latency of webhook delivery attempts",
+                &["endpoint"],
+            ),
+            webhook_backlog_events: gauge(
+                &r,
+                "upload_gateway_webhook_backlog_events",
+                "Events not yet delivered to the endpoint (pending plus unread, all shards)",
+                &["endpoint"],
+            ),
+            webhook_dead_letters: gauge(
+                &r,
+                "upload_gateway_webhook_dead_letters",
+                "Events waiting in the endpoint's dead-letter list",
+                &["endpoint"],
+            ),
+            webhook_dead_lettered_total: counter(
+                &r,
+                "upload_gateway_webhook_dead_lettered_total",
+                "Events given up on after the retry period",
+                &["endpoint"],
             ),
             build_info: {
                 let g = IntGaugeVec::new(

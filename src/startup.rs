@@ -196,6 +196,7 @@ impl Application {
             tokio::spawn(reconcile(self.state.clone())),
             tokio::spawn(sweep_multipart(self.state.clone())),
             tokio::spawn(lifecycle::warn_if_redis_evicts(self.state.settings.clone())),
+            tokio::spawn(deliver_webhooks(self.state.clone())),
         ]);
         let result = self.server.await;
         if let Some((handle, task)) = metrics {
@@ -244,6 +245,19 @@ async fn reconcile(state: web::Data<AppState>) {
             Ok(n) => tracing::info!(uploads = n, "reconciled uploads past their expiry"),
             Err(e) => tracing::warn!(error = %e, "reconcile round failed; will retry"),
         }
+    }
+}
+
+async fn deliver_webhooks(state: web::Data<AppState>) {
+    let built = crate::webhooks::Webhooks::new(
+        state.settings.clone(),
+        state.store.clone(),
+        state.metrics.clone(),
+    );
+    match built {
+        Ok(Some(webhooks)) => webhooks.run().await,
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "webhook delivery cannot start"),
     }
 }
 

@@ -10,9 +10,8 @@ use super::binding::Binding;
 use crate::config::Settings;
 use crate::domain::{ContentType, RecordTarget, UploadKind, UploadRecord, UploadStatus};
 use crate::providers::CallbackFields;
-use crate::store::{EventFields, Store, StoreError, TransitionOutcome};
+use crate::store::{EventFields, Store, StoreError, TransitionOutcome, event_fields};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 #[derive(Debug)]
 pub enum Applied {
@@ -246,6 +245,9 @@ fn arrive(
         }
     }
     new.completed_at = Some(at);
+    // An expired record already carries its `upload.expired` event; a late arrival that
+    // completes it is news of its own and gets its own event.
+    new.event_id = None;
     match violation(settings, old, &new) {
         None => {
             new.status = UploadStatus::Completed;
@@ -317,36 +319,4 @@ async fn publish(store: &Store, rec: UploadRecord) -> Result<UploadRecord, Store
         TransitionOutcome::Applied(r, _) | TransitionOutcome::Unchanged(r, _) => r,
         TransitionOutcome::NotFound => rec,
     })
-}
-
-/// One stream entry: flat string fields, documented in the README and the OpenAPI spec.
-pub fn event_fields(rec: &UploadRecord) -> EventFields {
-    let kind = if rec.status == UploadStatus::Completed {
-        "upload.completed"
-    } else {
-        "upload.failed"
-    };
-    let at = rec.completed_at.unwrap_or(rec.updated_at);
-    let mut f = vec![
-        ("type", kind.to_string()),
-        ("upload_id", rec.id.to_string()),
-        ("user", rec.user.as_str().to_string()),
-        ("profile", rec.profile.clone()),
-        ("kind", rec.kind.as_str().to_string()),
-        ("provider", rec.provider.clone()),
-        ("bucket", rec.bucket.clone()),
-        ("key", rec.key.clone()),
-        ("status", rec.status.as_str().to_string()),
-        ("at", at.format(&Rfc3339).unwrap_or_default()),
-    ];
-    let optional = [
-        ("size", rec.size.map(|s| s.to_string())),
-        ("etag", rec.etag.clone()),
-        ("content_type", rec.content_type.clone()),
-        ("crc64", rec.crc64.clone()),
-        ("grant_id", rec.grant_id.as_ref().map(|g| g.to_string())),
-        ("failure", rec.failure.clone()),
-    ];
-    f.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
-    f
 }

@@ -18,6 +18,7 @@ mod secret;
 mod security;
 mod server;
 mod values;
+mod webhooks;
 
 pub use auth::{ApiKeySettings, AuthSettings, JwtSettings};
 pub use bucket::{
@@ -32,6 +33,7 @@ pub use error::ConfigError;
 pub use profile::{CallbackBodyType, Profile};
 pub use redis::RedisSettings;
 pub use server::MetricsSettings;
+pub use webhooks::{EVENT_TYPES, WebhookEndpoint, WebhookSecret, WebhookSettings, WebhookStart};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -61,6 +63,7 @@ pub struct Settings {
     pub multipart: raw::MultipartSection,
     pub uppy: raw::UppySection,
     pub demo: raw::DemoSection,
+    pub webhooks: WebhookSettings,
     pub buckets: BTreeMap<String, Arc<BucketSettings>>,
     pub profiles: BTreeMap<String, Arc<Profile>>,
 }
@@ -121,6 +124,7 @@ impl Settings {
         features::check_multipart(&raw.multipart)?;
         features::check_uppy(&raw.uppy, &profiles)?;
         features::check_demo(&raw.demo, listen, &profiles)?;
+        let webhooks = webhooks::validate(raw.webhooks, world)?;
 
         Ok(Settings {
             server: raw.server,
@@ -137,6 +141,7 @@ impl Settings {
             multipart: raw.multipart,
             uppy: raw.uppy,
             demo: raw.demo,
+            webhooks,
             buckets,
             profiles,
         })

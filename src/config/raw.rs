@@ -34,6 +34,8 @@ pub struct RawSettings {
     #[serde(default)]
     pub demo: DemoSection,
     #[serde(default)]
+    pub webhooks: WebhooksSection,
+    #[serde(default)]
     pub buckets: BTreeMap<String, BucketSection>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileSection>,
@@ -254,6 +256,39 @@ pub struct PinnedKeySection {
     pub url: String,
     pub pem: Option<String>,
     pub pem_file: Option<PathBuf>,
+}
+
+/// `[webhooks]`: signed deliveries of the upload events to the app backend (defaults and
+/// rules in `webhooks.rs`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksSection {
+    pub start_at: String,
+    pub retry_period_secs: u64,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub max_response_bytes: usize,
+    pub max_concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub claim_idle_ms: u64,
+    pub endpoints: Vec<WebhookEndpointSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpointSection {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub secrets: Vec<SecretString>,
+    /// One secret per line.
+    pub secrets_file: Option<PathBuf>,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -1,10 +1,45 @@
-//! The claims that make object arrivals idempotent, and what the event streams are capped
-//! at. Events themselves are appended by the record scripts, in the step that makes a record
-//! final (`uploads.rs`).
+//! The claims that make object arrivals idempotent, what the event streams are capped at,
+//! and what an event says. Events themselves are appended by the record scripts, in the step
+//! that makes a record final (`uploads.rs`).
 
 use super::keys::SHARDS;
-use super::{Store, StoreError};
-use crate::domain::UploadId;
+use super::{EventFields, Store, StoreError};
+use crate::domain::{UploadId, UploadRecord, UploadStatus};
+use time::format_description::well_known::Rfc3339;
+
+/// One stream entry for a record's final status: flat string fields, documented in the
+/// README and the OpenAPI spec (webhooks deliver the same fields).
+pub fn event_fields(rec: &UploadRecord) -> EventFields {
+    let kind = match rec.status {
+        UploadStatus::Completed => "upload.completed",
+        UploadStatus::Expired => "upload.expired",
+        UploadStatus::Aborted => "upload.aborted",
+        _ => "upload.failed",
+    };
+    let at = rec.completed_at.unwrap_or(rec.updated_at);
+    let mut f = vec![
+        ("type", kind.to_string()),
+        ("upload_id", rec.id.to_string()),
+        ("user", rec.user.as_str().to_string()),
+        ("profile", rec.profile.clone()),
+        ("kind", rec.kind.as_str().to_string()),
+        ("provider", rec.provider.clone()),
+        ("bucket", rec.bucket.clone()),
+        ("key", rec.key.clone()),
+        ("status", rec.status.as_str().to_string()),
+        ("at", at.format(&Rfc3339).unwrap_or_default()),
+    ];
+    let optional = [
+        ("size", rec.size.map(|s| s.to_string())),
+        ("etag", rec.etag.clone()),
+        ("content_type", rec.content_type.clone()),
+        ("crc64", rec.crc64.clone()),
+        ("grant_id", rec.grant_id.as_ref().map(|g| g.to_string())),
+        ("failure", rec.failure.clone()),
+    ];
+    f.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    f
+}
 
 impl Store {
     /// Approximate cap on each shard's stream (`XADD MAXLEN ~`): `events_maxlen` is the cap

@@ -9,7 +9,7 @@
 //!   with its event and the deadline removal, are each one script in one slot. Sharding also
 //!   spreads the deadline index and the event stream, which would otherwise be one hot key.
 //! - `{p}:{user:<u>}:uploads`: a user's index lives in the user's slot.
-//! - claims, locks and rate limits are single keys, each in its own slot.
+//! - claims, locks, rate limits and dead letters are single keys, each in its own slot.
 //!
 //! User ids are segment-encoded, so a user id can never inject a brace.
 
@@ -102,6 +102,17 @@ impl Keys {
             h.update(part.as_bytes());
         }
         format!("{}:obj:{}", self.prefix, hex::encode(h.finalize()))
+    }
+
+    /// Entries a stream consumer gave up on (a hash: id → JSON), one per consumer name.
+    /// Its own slot: the move (store here, then acknowledge in the stream) is two steps, and
+    /// storing again under the same id is harmless.
+    pub fn dead_letters(&self, consumer: &str) -> String {
+        format!(
+            "{}:{{dead:{}}}:letters",
+            self.prefix,
+            encode_segment(consumer)
+        )
     }
 
     pub fn lock(&self, name: &str) -> String {

@@ -11,13 +11,16 @@ mod keys;
 mod locks;
 mod ratelimit;
 mod scripts;
+mod streams;
 mod uploads;
 
 pub use conn::StoreConn;
 pub use deadlines::DueKind;
+pub use events::event_fields;
 pub use keys::{Keys, SHARDS};
 pub use locks::JobLock;
 pub use ratelimit::RateDecision;
+pub use streams::{Claimed, GroupStart, StreamEntry, is_missing_group};
 pub use uploads::{EventFields, ListPage, ListQuery, TransitionOutcome};
 
 use crate::config::RedisSettings;

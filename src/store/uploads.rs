@@ -239,22 +239,27 @@ impl Store {
         )))
     }
 
-    /// Moves an unfinished record to the final `status`; a record already final is left as
-    /// it is (`Unchanged`), so of racing finishers exactly one applies.
+    /// Moves an unfinished record to the final `status` (expired, aborted) and appends its
+    /// event in the same step; a record already final is left as it is (`Unchanged`), so of
+    /// racing finishers exactly one applies and exactly one event is appended.
     pub async fn finish_record(
         &self,
         id: &UploadId,
         status: UploadStatus,
     ) -> Result<TransitionOutcome<()>, StoreError> {
         debug_assert!(status.is_final());
-        self.update_record(id, |r| {
-            if r.status.is_final() {
-                return (None, ());
-            }
-            let mut n = r.clone();
-            n.status = status;
-            (Some(n), ())
-        })
+        self.update_record_with_event(
+            id,
+            |r| {
+                if r.status.is_final() {
+                    return (None, ());
+                }
+                let mut n = r.clone();
+                n.status = status;
+                (Some(n), ())
+            },
+            |r| Some(super::event_fields(r)),
+        )
         .await
     }
 

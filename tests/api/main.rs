@@ -23,3 +23,6 @@ mod store;
 mod sts_callbacks;
 mod sts_standin;
 mod uploads;
+mod webhook_events;
+mod webhook_harness;
+mod webhooks;
