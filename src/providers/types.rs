@@ -61,6 +61,15 @@ pub struct SignedUrl {
     pub expires_at: OffsetDateTime,
 }
 
+/// A presigned GET of one stored object (the owner's download).
+pub struct DownloadRequest<'a> {
+    pub key: &'a str,
+    /// The whole `Content-Disposition` value storage should answer with.
+    pub content_disposition: Option<&'a str>,
+    pub now: OffsetDateTime,
+    pub expires_in: u64,
+}
+
 /// What storage says about a stored object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectMeta {

@@ -4,6 +4,7 @@ pub mod callback;
 pub mod callback_params;
 pub mod location;
 pub mod multipart;
+pub mod objects;
 pub mod post_policy;
 pub mod presign;
 pub mod sign_v1;
@@ -287,6 +288,10 @@ impl Provider for OssProvider {
     }
 
     fn multipart(&self) -> Option<&dyn crate::providers::MultipartApi> {
+        Some(self)
+    }
+
+    fn objects(&self) -> Option<&dyn crate::providers::ObjectApi> {
         Some(self)
     }
 
