@@ -321,12 +321,13 @@ async fn publish(store: &Store, rec: UploadRecord) -> Result<UploadRecord, Store
 
 /// One stream entry: flat string fields, documented in the README and the OpenAPI spec.
 pub fn event_fields(rec: &UploadRecord) -> EventFields {
-    let kind = if rec.status == UploadStatus::Completed {
-        "upload.completed"
-    } else {
-        "upload.failed"
+    let (kind, at) = match rec.status {
+        UploadStatus::Completed => ("upload.completed", rec.completed_at),
+        // When the owner deleted it: this version's own time.
+        UploadStatus::Deleted => ("upload.deleted", Some(rec.updated_at)),
+        _ => ("upload.failed", rec.completed_at),
     };
-    let at = rec.completed_at.unwrap_or(rec.updated_at);
+    let at = at.unwrap_or(rec.updated_at);
     let mut f = vec![
         ("type", kind.to_string()),
         ("upload_id", rec.id.to_string()),

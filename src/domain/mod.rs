@@ -3,6 +3,7 @@
 
 mod callback_vars;
 mod content_type;
+mod disposition;
 mod filename;
 mod key_template;
 mod object_key;
@@ -16,6 +17,7 @@ pub use callback_vars::{
     VarsError,
 };
 pub use content_type::{ContentType, ContentTypeError, ContentTypePattern};
+pub use disposition::{Disposition, content_disposition};
 pub use filename::{Filename, FilenameError, MAX_FILENAME_BYTES};
 pub use key_template::{KeyTemplate, RenderContext, RenderError, TemplateError};
 pub use object_key::{KeyPrefix, MAX_KEY_BYTES, ObjectKey, ObjectKeyError};

@@ -8,6 +8,7 @@ mod demo;
 mod health;
 mod meta;
 mod multipart;
+mod objects;
 mod rights;
 mod uploads;
 mod uppy;
@@ -111,6 +112,8 @@ pub fn router(state: &AppState) -> Router {
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);
     r.get("/v1/uploads/{id}", uploads::get);
+    r.delete("/v1/uploads/{id}", objects::delete);
+    r.get("/v1/uploads/{id}/download", objects::download);
     r.post("/v1/uploads/{id}/confirm", uploads::confirm);
     let custom = &state.settings.callbacks.path;
     if !custom.starts_with("/v1/callbacks/") {

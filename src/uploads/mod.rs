@@ -9,12 +9,14 @@
 //! - [`grants`]: STS credentials, cached per (user, profile), single-flight.
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
 //! - [`confirm`]: asking storage when a callback never came, and the reconciler.
+//! - [`objects`]: the owner's downloads and deletes of completed uploads.
 
 pub mod confirm;
 pub mod create;
 pub mod grants;
 pub mod issue;
 pub mod multipart;
+pub mod objects;
 mod plan;
 pub mod rules;
 pub mod sweeper;

@@ -16,6 +16,7 @@ mod key_urls;
 mod logs;
 mod metrics;
 mod multipart;
+mod objects;
 mod openapi;
 mod oss_sim;
 mod rights;
