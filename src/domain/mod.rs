@@ -2,6 +2,7 @@
 //! rules that are neither HTTP nor vendor: tickets, callback variables, the part plan.
 
 mod callback_vars;
+pub mod content_check;
 mod content_type;
 mod disposition;
 mod filename;

@@ -8,6 +8,7 @@ mod callbacks;
 mod cli;
 mod cli_cos;
 mod cluster;
+mod content_check;
 mod deploy;
 mod errors;
 mod forgery;
