@@ -3,9 +3,9 @@
 //! without them answers `None` or `false` to.
 
 use super::{
-    CallbackError, CallbackRequest, Completed, Credentials, DownloadRequest, FormRequest,
-    InProgressPage, ObjectMeta, PartInfo, PartLimits, RawCallback, ScopedCredentials, SignedForm,
-    SignedUrl, UpstreamError, UrlRequest, VerifiedCallback,
+    AppServerForm, AppServerFormRequest, CallbackError, CallbackRequest, Completed, Credentials,
+    DownloadRequest, FormRequest, InProgressPage, ObjectMeta, PartInfo, PartLimits, RawCallback,
+    ScopedCredentials, SignedForm, SignedUrl, UpstreamError, UrlRequest, VerifiedCallback,
 };
 use crate::config::CallbackBodyType;
 use futures_util::future::BoxFuture;
@@ -58,6 +58,11 @@ pub trait Provider: Send + Sync {
 
 pub trait FormSigner: Send + Sync {
     fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm;
+    /// The form in the shape Alibaba's app-server samples answer, for its H5/JavaScript
+    /// direct-upload page; `None` where the vendor has no such shape.
+    fn app_server_form(&self, _req: &AppServerFormRequest<'_>) -> Option<AppServerForm> {
+        None
+    }
 }
 
 /// Issues temporary credentials (STS).

@@ -1,6 +1,7 @@
 //! Every URL the gateway serves is mounted here, in [`mount`], and nowhere else. The mount
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
+mod app_server;
 mod callbacks;
 mod create;
 mod credentials;
@@ -108,6 +109,10 @@ pub fn router(state: &AppState) -> Router {
     r.post("/v1/credentials", credentials::credentials);
     if state.uploads.providers().kinds().contains("oss") {
         r.get("/v1/credentials/oss-sdk", credentials::oss_sdk);
+        r.get(
+            "/v1/uploads/form/oss-app-server",
+            app_server::oss_app_server,
+        );
     }
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);

@@ -3,6 +3,7 @@
 mod helpers;
 mod store_harness;
 
+mod app_server;
 mod auth;
 mod callbacks;
 mod cli;

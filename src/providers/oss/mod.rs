@@ -1,5 +1,6 @@
 //! Alibaba Cloud OSS (and OSS-compatible stores).
 
+pub mod app_server;
 pub mod callback;
 pub mod callback_params;
 pub mod location;
@@ -305,6 +306,13 @@ impl Provider for OssProvider {
 }
 
 impl FormSigner for OssProvider {
+    fn app_server_form(
+        &self,
+        req: &crate::providers::AppServerFormRequest<'_>,
+    ) -> Option<crate::providers::AppServerForm> {
+        Some(self.sign_app_server_form(req))
+    }
+
     fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm {
         let mut fields: Vec<(String, String)> =
             vec![("success_action_status".into(), "200".into())];
