@@ -124,7 +124,9 @@ key_template = "docs/{user}/{uuid}{ext}"
 max_size_bytes = 104857600
 content_types = ["text/*"]
 expires_in_secs = 900
-kinds = ["presign", "multipart", "sts"]   # STS is opt-in; the dashboard's STS panel needs it
+# STS is opt-in per profile: without it /v1/credentials never reaches STS and the
+# dashboard's STS panel has nothing to show.
+kinds = ["presign", "multipart", "sts"]
 allow_sts_shared_prefix = true
 TOML
 chmod 0644 "$root/etc/upload-gateway/config.toml"

@@ -86,6 +86,10 @@ pub enum ApiError {
     KindNotAllowed { profile: String, kind: &'static str },
     #[error("{0}")]
     Conflict(String),
+    #[error("the upload is {0}; only completed uploads can be downloaded or deleted")]
+    UploadNotCompleted(String),
+    #[error("storage of profile '{0}' offers no downloads or deletes through the gateway")]
+    ObjectsNotSupported(String),
 
     // --- storage callbacks and confirmation ---
     #[error("{0}")]
@@ -217,6 +221,8 @@ impl ApiError {
             ApiError::InvalidObjectKey(_) => "invalid-object-key",
             ApiError::KindNotAllowed { .. } => "upload-kind-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::UploadNotCompleted(_) => "upload-not-completed",
+            ApiError::ObjectsNotSupported(_) => "objects-not-supported",
             ApiError::CallbackMalformed(_) => "callback-malformed",
             ApiError::CallbackKeyUrlRejected => "callback-key-url-rejected",
             ApiError::CallbackKeyUnavailable(_) => "callback-key-unavailable",
@@ -271,6 +277,8 @@ impl ApiError {
         "invalid-object-key",
         "upload-kind-not-allowed",
         "conflict",
+        "upload-not-completed",
+        "objects-not-supported",
         "callback-malformed",
         "callback-key-url-rejected",
         "callback-key-unavailable",
@@ -308,6 +316,7 @@ impl ResponseError for ApiError {
             | ApiError::InvalidObjectKey(_)
             | ApiError::UnknownProfile(_) => StatusCode::BAD_REQUEST,
             ApiError::KindNotAllowed { .. } => StatusCode::FORBIDDEN,
+            ApiError::ObjectsNotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::SizeTooLarge { .. } | ApiError::PayloadTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -315,6 +324,7 @@ impl ResponseError for ApiError {
             ApiError::RouteNotFound { .. } | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::CorsRefused(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_)
+            | ApiError::UploadNotCompleted(_)
             | ApiError::CallbackConflict
             | ApiError::ObjectMissing
             | ApiError::StorageUploadGone => StatusCode::CONFLICT,

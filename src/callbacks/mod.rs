@@ -5,6 +5,7 @@
 //! callback from arrival to answer. Nothing here knows a vendor.
 
 pub mod binding;
+pub mod inspect;
 pub mod journal;
 pub mod receiver;
 pub mod record;

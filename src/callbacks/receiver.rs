@@ -5,6 +5,7 @@
 
 use super::Accepted;
 use super::binding::{self, BindingError};
+use super::inspect;
 use super::journal::{self, Journal};
 use super::record::{self, Applied, ApplyError};
 use super::trust;
@@ -117,6 +118,7 @@ impl Receiver {
             BindingError::Mismatch(_) => ApiError::CallbackBindingMismatch(e.to_string()),
         })?;
         let callback = self.corroborate(callback, &binding).await?;
+        let callback = inspect::inspect(&self.providers, &self.settings, callback).await?;
         let entry = Accepted { callback, binding };
 
         let budget = self.settings.callbacks.redis_timeout;
@@ -126,7 +128,12 @@ impl Receiver {
             Ok(Ok(Applied::New(rec))) => return Ok((self.answer(&rec), "accepted")),
             Ok(Ok(Applied::Duplicate(rec))) => return Ok((self.answer(&rec), "duplicate")),
             Ok(Err(ApplyError::Store(e))) => e.to_string(),
-            Ok(Err(e)) => return Err(self.refusal(provider, e)),
+            Ok(Err(e)) => {
+                if let ApplyError::Rejected(rec, _) = &e {
+                    inspect::discard(&self.providers, &self.settings, rec).await;
+                }
+                return Err(self.refusal(provider, e));
+            }
             Err(_) => format!("redis did not finish within {budget:?}"),
         };
         tracing::warn!(
@@ -139,6 +146,7 @@ impl Receiver {
                 &self.settings,
                 &entry.binding,
                 entry.callback.fields(),
+                entry.callback.content(),
             ) {
                 // The replayed record will be `failed`: say so now, as with Redis up.
                 Some(reason) => Err(ApiError::UploadRejected(reason)),
@@ -244,6 +252,10 @@ impl Receiver {
                     Ok(Applied::Duplicate(_)) => "duplicate",
                     Err(ApplyError::Store(e)) => return Err(format!("redis: {e}")),
                     Err(e) => {
+                        if let ApplyError::Rejected(rec, _) = &e {
+                            // Recorded `failed`, as the journaled answer said.
+                            inspect::discard(&self.providers, &self.settings, rec).await;
+                        }
                         tracing::warn!(
                             upload_id = %entry.binding.upload_id(),
                             reason = %e,

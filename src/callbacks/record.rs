@@ -7,11 +7,11 @@
 
 use super::Accepted;
 use super::binding::Binding;
+use super::trust;
 use crate::config::Settings;
+use crate::domain::content_check::ContentFacts;
 use crate::domain::{ContentType, RecordTarget, UploadKind, UploadRecord, UploadStatus};
-use crate::providers::CallbackFields;
 use crate::store::{EventFields, Store, StoreError, TransitionOutcome, event_fields};
-use time::OffsetDateTime;
 
 #[derive(Debug)]
 pub enum Applied {
@@ -136,7 +136,7 @@ async fn arrive_for_upload(
                 };
                 match step {
                     Step::Apply => {
-                        let mut new = arrive(settings, old, f, entry.callback.received_at());
+                        let mut new = arrive(settings, old, entry);
                         new.key = f.object.clone();
                         (Some(new), step)
                     }
@@ -208,7 +208,7 @@ async fn arrive_under_grant(
         grant.expires_at,
     );
     rec.grant_id = Some(grant_id.clone());
-    let rec = arrive(settings, &rec, f, entry.callback.received_at());
+    let rec = arrive(settings, &rec, entry);
     match store
         .create_record_with_event(&rec, &event_fields(&rec))
         .await?
@@ -224,12 +224,9 @@ async fn arrive_under_grant(
 
 /// The record once the object has arrived: `completed`, or `failed` with the reason when the
 /// object breaks the profile's rules.
-fn arrive(
-    settings: &Settings,
-    old: &UploadRecord,
-    f: &CallbackFields,
-    at: OffsetDateTime,
-) -> UploadRecord {
+fn arrive(settings: &Settings, old: &UploadRecord, entry: &Accepted) -> UploadRecord {
+    let (f, at) = (entry.callback.fields(), entry.callback.received_at());
+    let content = entry.callback.content();
     let mut new = old.clone();
     new.size = f.size.or(old.size);
     new.etag = f.etag.clone();
@@ -244,11 +241,15 @@ fn arrive(
             new.vars.insert(k.clone(), v.clone());
         }
     }
+    if let Some(c) = content {
+        new.detected_type = c.detected.clone();
+        new.image_info = new.image_info.or(c.image.clone());
+    }
     new.completed_at = Some(at);
     // An expired record already carries its `upload.expired` event; a late arrival that
     // completes it is news of its own and gets its own event.
     new.event_id = None;
-    match violation(settings, old, &new) {
+    match violation(settings, old, &new, content) {
         None => {
             new.status = UploadStatus::Completed;
             new.failure = None;
@@ -263,7 +264,12 @@ fn arrive(
 
 /// What the stored object does wrong under its profile, if anything. Signed requests bound
 /// most of this already; STS uploads and V1 presigned PUTs (no signed length) rely on it.
-fn violation(settings: &Settings, old: &UploadRecord, new: &UploadRecord) -> Option<String> {
+fn violation(
+    settings: &Settings,
+    old: &UploadRecord,
+    new: &UploadRecord,
+    content: Option<&ContentFacts>,
+) -> Option<String> {
     let profile = settings.profile(&new.profile)?;
     if let Some(size) = new.size {
         if size > profile.max_size {
@@ -292,7 +298,7 @@ fn violation(settings: &Settings, old: &UploadRecord, new: &UploadRecord) -> Opt
             ));
         }
     }
-    None
+    trust::content_violation(profile, new.content_type.as_deref(), content?)
 }
 
 /// The event a record's new version carries: one per record, for the first final status a

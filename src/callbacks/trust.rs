@@ -5,9 +5,11 @@
 //! could have written, size, type and ETag come from the gateway's own HeadObject instead.
 
 use super::binding::Binding;
-use crate::config::Settings;
-use crate::domain::UploadKind;
+use crate::config::{Profile, Settings};
+use crate::domain::content_check::{self, ContentFacts};
+use crate::domain::{ContentType, UploadKind};
 use crate::providers::CallbackFields;
+use std::sync::Arc;
 
 /// The bucket (config name) to ask about the object, when the client could have authored
 /// this callback's template; `None` when the gateway wrote it.
@@ -36,17 +38,9 @@ pub fn profile_violation(
     settings: &Settings,
     binding: &Binding,
     fields: &CallbackFields,
+    content: Option<&ContentFacts>,
 ) -> Option<String> {
-    let profile = match binding {
-        Binding::Grant { profile, .. } => settings.profile(profile)?,
-        other => settings.profiles.values().find(|p| {
-            p.callback
-                && p.bucket.bucket == fields.bucket
-                && fields
-                    .object
-                    .starts_with(p.template.prefix_for(other.user()).as_str())
-        })?,
-    };
+    let profile = profile_for(settings, binding, fields)?;
     if let Some(size) = fields.size {
         if size > profile.max_size {
             return Some(format!(
@@ -61,16 +55,56 @@ pub fn profile_violation(
             ));
         }
     }
-    let ct = fields.mime_type.as_deref()?;
-    let allowed =
-        crate::domain::ContentType::parse(ct).is_ok_and(|c| profile.allows_content_type(&c));
-    (!allowed).then(|| {
-        format!(
-            "content type '{}' is not allowed (allowed: {})",
-            ct.chars().take(100).collect::<String>(),
-            profile.allowed_types_text()
-        )
-    })
+    if let Some(ct) = fields.mime_type.as_deref() {
+        let allowed =
+            crate::domain::ContentType::parse(ct).is_ok_and(|c| profile.allows_content_type(&c));
+        if !allowed {
+            return Some(format!(
+                "content type '{}' is not allowed (allowed: {})",
+                ct.chars().take(100).collect::<String>(),
+                profile.allowed_types_text()
+            ));
+        }
+    }
+    content_violation(profile, fields.mime_type.as_deref(), content?)
+}
+
+/// The profile a callback's object falls under, as far as it can be known without Redis:
+/// the grant's, or the callback profile whose user prefix holds the object.
+pub fn profile_for<'a>(
+    settings: &'a Settings,
+    binding: &Binding,
+    fields: &CallbackFields,
+) -> Option<&'a Arc<Profile>> {
+    match binding {
+        Binding::Grant { profile, .. } => settings.profile(profile),
+        other => settings.profiles.values().find(|p| {
+            p.callback
+                && p.bucket.bucket == fields.bucket
+                && fields
+                    .object
+                    .starts_with(p.template.prefix_for(other.user()).as_str())
+        }),
+    }
+}
+
+/// What the object's own first bytes say against the profile (content checks): the type they
+/// show must be one the profile allows, and agree with the declared type.
+pub fn content_violation(
+    profile: &Profile,
+    declared: Option<&str>,
+    facts: &ContentFacts,
+) -> Option<String> {
+    if let Some(d) = &facts.detected {
+        let allowed = ContentType::parse(d).is_ok_and(|c| profile.allows_content_type(&c));
+        if !allowed {
+            return Some(format!(
+                "content is {d}, which is not allowed (allowed: {})",
+                profile.allowed_types_text()
+            ));
+        }
+    }
+    content_check::mismatch(declared, facts)
 }
 
 #[cfg(test)]

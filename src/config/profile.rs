@@ -48,7 +48,16 @@ pub struct Profile {
     pub part_size: Option<u64>,
     /// `POST /v1/uploads` answers with a multipart upload from this size on.
     pub multipart_threshold: u64,
+    /// Check each arrived object's first bytes (magic numbers) against its type.
+    pub content_check: bool,
+    /// Delete the object when its record ends `failed` for breaking the profile.
+    pub delete_rejected: bool,
+    /// Lifetime of the owner's download URLs.
+    pub download_expires_in: Duration,
 }
+
+/// Default lifetime of an owner's download URL.
+pub const DEFAULT_DOWNLOAD_EXPIRES_SECS: u64 = 300;
 
 impl std::fmt::Debug for BucketSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -214,6 +223,15 @@ pub(super) fn validate(
             "must be between 1 and 5 GiB (a single PUT takes at most 5 GiB)",
         ));
     }
+    let download_expires = p
+        .download_expires_secs
+        .unwrap_or(DEFAULT_DOWNLOAD_EXPIRES_SECS);
+    if !(1..=24 * 3600).contains(&download_expires) {
+        return Err(ConfigError::new(
+            &key("download_expires_secs"),
+            "must be between 1 and 86400",
+        ));
+    }
     Ok(Profile {
         name: name.to_string(),
         bucket,
@@ -229,6 +247,9 @@ pub(super) fn validate(
         client_chosen_name: p.client_chosen_name,
         part_size: p.part_size_bytes,
         multipart_threshold,
+        content_check: p.content_check,
+        delete_rejected: p.delete_rejected,
+        download_expires_in: Duration::from_secs(download_expires),
     })
 }
 

@@ -424,6 +424,15 @@ pub struct ProfileSection {
     /// `POST /v1/uploads`: files of at least this many bytes go multipart.
     #[serde(default)]
     pub multipart_threshold_bytes: Option<u64>,
+    /// Read the first bytes of each arrived object and check what they are.
+    #[serde(default)]
+    pub content_check: bool,
+    /// Delete objects whose record ends `failed` for breaking the profile.
+    #[serde(default)]
+    pub delete_rejected: bool,
+    /// Lifetime of the owner's download URLs (`GET /v1/uploads/{id}/download`).
+    #[serde(default)]
+    pub download_expires_secs: Option<u64>,
 }
 
 fn one() -> u64 {

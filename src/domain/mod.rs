@@ -2,7 +2,9 @@
 //! rules that are neither HTTP nor vendor: tickets, callback variables, the part plan.
 
 mod callback_vars;
+pub mod content_check;
 mod content_type;
+mod disposition;
 mod filename;
 mod key_template;
 mod object_key;
@@ -17,6 +19,7 @@ pub use callback_vars::{
     VarsError,
 };
 pub use content_type::{ContentType, ContentTypeError, ContentTypePattern};
+pub use disposition::{Disposition, content_disposition};
 pub use filename::{Filename, FilenameError, MAX_FILENAME_BYTES};
 pub use key_template::{KeyTemplate, RenderContext, RenderError, TemplateError};
 pub use object_key::{KeyPrefix, MAX_KEY_BYTES, ObjectKey, ObjectKeyError};

@@ -102,7 +102,7 @@ macro_rules! string_enum {
 }
 
 string_enum!(
-    /// Life cycle of an upload record.
+    /// Life cycle of an upload record; `deleted`: the owner deleted the completed object.
     UploadStatus {
         Issued => "issued",
         Uploading => "uploading",
@@ -110,6 +110,7 @@ string_enum!(
         Failed => "failed",
         Aborted => "aborted",
         Expired => "expired",
+        Deleted => "deleted",
     }
 );
 
@@ -121,6 +122,7 @@ impl UploadStatus {
                 | UploadStatus::Failed
                 | UploadStatus::Aborted
                 | UploadStatus::Expired
+                | UploadStatus::Deleted
         )
     }
 }
@@ -163,6 +165,9 @@ pub struct UploadRecord {
     pub content_md5: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_info: Option<ImageInfo>,
+    /// What the object's first bytes are (profiles with `content_check`), when recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_type: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
     /// Storage-side multipart upload id (multipart uploads only).
@@ -179,7 +184,8 @@ pub struct UploadRecord {
     /// Why the upload failed (status `failed` only), e.g. a callback over the size limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
-    /// Id of the completion event in the event stream, once it has been appended.
+    /// Id of the record's latest event in its stream: the completion (`upload.completed` or
+    /// `upload.failed`), then `upload.deleted` once the owner deletes the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -231,6 +237,7 @@ impl UploadRecord {
             crc64: None,
             content_md5: None,
             image_info: None,
+            detected_type: None,
             vars: BTreeMap::new(),
             storage_upload_id: None,
             part_size: None,

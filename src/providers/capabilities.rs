@@ -1,11 +1,11 @@
 //! The provider trait: a small core every vendor has, plus optional capabilities (forms,
-//! temporary credentials, multipart, append) that a vendor without them answers `None` or
-//! `false` to.
+//! temporary credentials, multipart, append, the gateway's own object calls) that a vendor
+//! without them answers `None` or `false` to.
 
 use super::{
-    CallbackError, CallbackRequest, Completed, Credentials, FormRequest, InProgressPage,
-    ObjectMeta, PartInfo, PartLimits, RawCallback, ScopedCredentials, SignedForm, SignedUrl,
-    UpstreamError, UrlRequest, VerifiedCallback,
+    AppServerForm, AppServerFormRequest, CallbackError, CallbackRequest, Completed, Credentials,
+    DownloadRequest, FormRequest, InProgressPage, ObjectMeta, PartInfo, PartLimits, RawCallback,
+    ScopedCredentials, SignedForm, SignedUrl, UpstreamError, UrlRequest, VerifiedCallback,
 };
 use crate::config::CallbackBodyType;
 use futures_util::future::BoxFuture;
@@ -45,6 +45,10 @@ pub trait Provider: Send + Sync {
     fn multipart(&self) -> Option<&dyn MultipartApi> {
         None
     }
+    /// Reads, deletes and download URLs of stored objects, with the gateway's own keys.
+    fn objects(&self) -> Option<&dyn ObjectApi> {
+        None
+    }
     /// HeadObject with the gateway's own credentials; `None` when there is no such object.
     fn head_object<'a>(
         &'a self,
@@ -54,6 +58,11 @@ pub trait Provider: Send + Sync {
 
 pub trait FormSigner: Send + Sync {
     fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm;
+    /// The form in the shape Alibaba's app-server samples answer, for its H5/JavaScript
+    /// direct-upload page; `None` where the vendor has no such shape.
+    fn app_server_form(&self, _req: &AppServerFormRequest<'_>) -> Option<AppServerForm> {
+        None
+    }
 }
 
 /// Issues temporary credentials (STS).
@@ -100,6 +109,22 @@ pub trait MultipartApi: Send + Sync {
         prefix: &'a str,
         after: Option<(&'a str, &'a str)>,
     ) -> BoxFuture<'a, Result<InProgressPage, UpstreamError>>;
+}
+
+/// The gateway's own calls on stored objects (content checks, owner downloads and deletes),
+/// signed with its own credentials. Errors are classified by the adapter.
+pub trait ObjectApi: Send + Sync {
+    /// At most `len` bytes from the start of the object (fewer when it is smaller); `None`
+    /// when there is no such object. Never reads more than `len`, whatever storage sends.
+    fn read_head<'a>(
+        &'a self,
+        key: &'a str,
+        len: u64,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, UpstreamError>>;
+    /// Deletes the object; deleting one that is not there succeeds too.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), UpstreamError>>;
+    /// A presigned GET, with the `Content-Disposition` storage should answer with.
+    fn presign_get(&self, req: &DownloadRequest<'_>) -> SignedUrl;
 }
 
 /// Turns the request storage sent the gateway into a [`VerifiedCallback`], or says why not.

@@ -11,7 +11,9 @@ pub mod oss;
 mod types;
 mod verified;
 
-pub use capabilities::{CallbackVerifier, CredentialIssuer, FormSigner, MultipartApi, Provider};
+pub use capabilities::{
+    CallbackVerifier, CredentialIssuer, FormSigner, MultipartApi, ObjectApi, Provider,
+};
 pub use error::UpstreamError;
 pub use types::*;
 pub use verified::{CallbackFields, VerifiedCallback};

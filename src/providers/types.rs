@@ -61,6 +61,15 @@ pub struct SignedUrl {
     pub expires_at: OffsetDateTime,
 }
 
+/// A presigned GET of one stored object (the owner's download).
+pub struct DownloadRequest<'a> {
+    pub key: &'a str,
+    /// The whole `Content-Disposition` value storage should answer with.
+    pub content_disposition: Option<&'a str>,
+    pub now: OffsetDateTime,
+    pub expires_in: u64,
+}
+
 /// What storage says about a stored object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectMeta {
@@ -94,6 +103,30 @@ pub struct SignedForm {
     pub url: String,
     pub fields: Vec<(String, String)>,
     pub expires_at: OffsetDateTime,
+}
+
+/// A form for clients built like Alibaba's app-server samples: any name under `dir`, no
+/// Content-Type field, no `x:` fields (the callback carries its variables itself).
+pub struct AppServerFormRequest<'a> {
+    pub dir: &'a str,
+    pub min_size: u64,
+    pub max_size: u64,
+    pub callback: Option<&'a CallbackRequest>,
+    pub now: OffsetDateTime,
+    pub expires_in: u64,
+}
+
+/// The pieces of Alibaba's app-server answer (`{accessid, host, policy, signature, expire,
+/// callback, dir}`).
+pub struct AppServerForm {
+    pub access_id: String,
+    pub host: String,
+    pub policy: String,
+    pub signature: String,
+    pub expires_at: OffsetDateTime,
+    /// Base64 callback parameter, empty without a callback.
+    pub callback: String,
+    pub dir: String,
 }
 
 /// Temporary credentials scoped to one prefix of one bucket.

@@ -4,6 +4,7 @@
 //! own signed HeadObject answered). Recording takes nothing else.
 
 use crate::domain::ImageInfo;
+use crate::domain::content_check::ContentFacts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -40,6 +41,9 @@ pub struct VerifiedCallback {
     #[serde(with = "time::serde::rfc3339")]
     received_at: OffsetDateTime,
     fields: CallbackFields,
+    /// What the gateway read from the object's first bytes (profiles with content checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content: Option<ContentFacts>,
 }
 
 impl VerifiedCallback {
@@ -53,6 +57,7 @@ impl VerifiedCallback {
             provider: provider.to_string(),
             received_at,
             fields,
+            content: None,
         }
     }
 
@@ -79,6 +84,7 @@ impl VerifiedCallback {
                 image_info: None,
                 vars: BTreeMap::new(),
             },
+            content: None,
         }
     }
 
@@ -94,6 +100,16 @@ impl VerifiedCallback {
         f.content_md5 = None;
         f.image_info = None;
         self
+    }
+
+    /// The same arrival with what the gateway's own read of the object's first bytes showed.
+    pub fn with_content(mut self, facts: ContentFacts) -> VerifiedCallback {
+        self.content = Some(facts);
+        self
+    }
+
+    pub fn content(&self) -> Option<&ContentFacts> {
+        self.content.as_ref()
     }
 
     pub fn provider(&self) -> &str {

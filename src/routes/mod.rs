@@ -1,6 +1,7 @@
 //! Every URL the gateway serves is mounted here, in [`mount`], and nowhere else. The mount
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
+mod app_server;
 mod callbacks;
 mod create;
 mod credentials;
@@ -8,6 +9,7 @@ mod demo;
 mod health;
 mod meta;
 mod multipart;
+mod objects;
 mod rights;
 mod uploads;
 mod uppy;
@@ -111,10 +113,16 @@ pub fn router(state: &AppState) -> Router {
     if state.uploads.providers().kinds().contains("oss") {
         r.get("/v1/credentials/oss-sdk", credentials::oss_sdk);
         r.post("/v1/credentials/oss-sdk/url", credentials::oss_sdk_url);
+        r.get(
+            "/v1/uploads/form/oss-app-server",
+            app_server::oss_app_server,
+        );
     }
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);
     r.get("/v1/uploads/{id}", uploads::get);
+    r.delete("/v1/uploads/{id}", objects::delete);
+    r.get("/v1/uploads/{id}/download", objects::download);
     r.post("/v1/uploads/{id}/confirm", uploads::confirm);
     let custom = &state.settings.callbacks.path;
     if !custom.starts_with("/v1/callbacks/") {

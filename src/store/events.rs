@@ -10,13 +10,15 @@ use time::format_description::well_known::Rfc3339;
 /// One stream entry for a record's final status: flat string fields, documented in the
 /// README and the OpenAPI spec (webhooks deliver the same fields).
 pub fn event_fields(rec: &UploadRecord) -> EventFields {
-    let kind = match rec.status {
-        UploadStatus::Completed => "upload.completed",
-        UploadStatus::Expired => "upload.expired",
-        UploadStatus::Aborted => "upload.aborted",
-        _ => "upload.failed",
+    let (kind, at) = match rec.status {
+        UploadStatus::Completed => ("upload.completed", rec.completed_at),
+        UploadStatus::Expired => ("upload.expired", rec.completed_at),
+        UploadStatus::Aborted => ("upload.aborted", rec.completed_at),
+        // When the owner deleted it: this version's own time.
+        UploadStatus::Deleted => ("upload.deleted", Some(rec.updated_at)),
+        _ => ("upload.failed", rec.completed_at),
     };
-    let at = rec.completed_at.unwrap_or(rec.updated_at);
+    let at = at.unwrap_or(rec.updated_at);
     let mut f = vec![
         ("type", kind.to_string()),
         ("upload_id", rec.id.to_string()),
@@ -36,6 +38,7 @@ pub fn event_fields(rec: &UploadRecord) -> EventFields {
         ("crc64", rec.crc64.clone()),
         ("grant_id", rec.grant_id.as_ref().map(|g| g.to_string())),
         ("failure", rec.failure.clone()),
+        ("detected_type", rec.detected_type.clone()),
     ];
     f.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
     f

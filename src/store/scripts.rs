@@ -82,7 +82,8 @@ local want = tonumber(ARGV[2])
 local budget = tonumber(ARGV[3])
 local filter = ARGV[5]
 local offset = tonumber(ARGV[6])
-local final = {completed = true, failed = true, aborted = true, expired = true}
+local final = {completed = true, failed = true, aborted = true, expired = true,
+  deleted = true}
 local out = {}
 local found = 0
 local scanned = 0

@@ -2,15 +2,18 @@
 //! callbacks): the gateway asks storage itself. `confirm` does it for one upload on the
 //! client's request; the background reconciler does it for unfinished uploads past their
 //! expiry, one replica at a time. An object that is there completes the record through the
-//! same path as a callback (rules, event, idempotence); one that is not expires it.
+//! same path as a callback (rules, content check, event, idempotence); one that is not
+//! expires it.
 
 use super::Uploads;
 use crate::callbacks::Accepted;
 use crate::callbacks::binding::Binding;
+use crate::callbacks::inspect;
 use crate::callbacks::record::{self, Applied, ApplyError};
+use crate::domain::content_check::{self, ContentFacts};
 use crate::domain::{UploadKind, UploadRecord, UploadStatus, UserId};
 use crate::error::ApiError;
-use crate::providers::VerifiedCallback;
+use crate::providers::{Provider, VerifiedCallback};
 use crate::store::{DueKind, TransitionOutcome};
 
 /// How many due uploads one reconciler round looks at.
@@ -78,19 +81,26 @@ impl Uploads {
                 "sts grants are not confirmed one object at a time".into(),
             ));
         }
-        let (_, provider) = self.profile_of(rec)?;
+        let (profile, provider) = self.profile_of(rec)?;
         let head = provider.head_object(&rec.key);
         let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
             return Ok((Outcome::Missing, rec.clone()));
         };
+        let mut callback = VerifiedCallback::from_storage_check(
+            provider.kind(),
+            self.now(),
+            &rec.bucket,
+            &rec.key,
+            meta,
+        );
+        if profile.content_check {
+            let Some(facts) = self.read_content(provider.as_ref(), &rec.key).await? else {
+                return Ok((Outcome::Missing, rec.clone()));
+            };
+            callback = callback.with_content(facts);
+        }
         let entry = Accepted {
-            callback: VerifiedCallback::from_storage_check(
-                provider.kind(),
-                self.now(),
-                &rec.bucket,
-                &rec.key,
-                meta,
-            ),
+            callback,
             binding: Binding::Upload {
                 upload_id: rec.id.clone(),
                 user: rec.user.clone(),
@@ -99,12 +109,29 @@ impl Uploads {
         match record::apply(&self.store, &self.settings, &entry).await {
             Ok(Applied::New(r)) => Ok((Outcome::Completed, r)),
             Ok(Applied::Duplicate(r)) => Ok((Outcome::AlreadyFinal, r)),
-            Err(ApplyError::Rejected(r, _)) => Ok((Outcome::Rejected, *r)),
+            Err(ApplyError::Rejected(r, _)) => {
+                inspect::discard(&self.providers, &self.settings, &r).await;
+                Ok((Outcome::Rejected, *r))
+            }
             Err(ApplyError::Conflict(r)) => Ok((Outcome::AlreadyFinal, *r)),
             Err(ApplyError::UnknownUpload) => Err(ApiError::NotFound("upload not found".into())),
             Err(ApplyError::Mismatch(m)) => Err(ApiError::internal(format!("reconcile: {m}"))),
             Err(ApplyError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// What the object's first bytes are (content checks); `None` when it is not there.
+    async fn read_content(
+        &self,
+        provider: &dyn Provider,
+        key: &str,
+    ) -> Result<Option<ContentFacts>, ApiError> {
+        let objects = provider
+            .objects()
+            .ok_or_else(|| ApiError::internal("content checks need object reads"))?;
+        let read = objects.read_head(key, content_check::SNIFF_BYTES);
+        let head = self.upstream(provider, "GetObject", read).await?;
+        Ok(head.map(|h| content_check::sniff(&h)))
     }
 
     /// One reconciler round, if this replica holds the lock: uploads past their deadline are

@@ -9,12 +9,16 @@
 //! - [`grants`]: STS credentials, cached per (user, profile), single-flight.
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
 //! - [`confirm`]: asking storage when a callback never came, and the reconciler.
+//! - [`objects`]: the owner's downloads and deletes of completed uploads.
+//! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
+pub mod app_server;
 pub mod confirm;
 pub mod create;
 pub mod grants;
 pub mod issue;
 pub mod multipart;
+pub mod objects;
 mod plan;
 pub mod rules;
 pub mod sweeper;

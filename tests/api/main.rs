@@ -3,11 +3,13 @@
 mod helpers;
 mod store_harness;
 
+mod app_server;
 mod auth;
 mod callbacks;
 mod cli;
 mod cli_cos;
 mod cluster;
+mod content_check;
 mod deploy;
 mod errors;
 mod forgery;
@@ -16,6 +18,7 @@ mod key_urls;
 mod logs;
 mod metrics;
 mod multipart;
+mod objects;
 mod openapi;
 mod oss_sim;
 mod rights;

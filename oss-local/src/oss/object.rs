@@ -162,7 +162,14 @@ pub(super) async fn get_object(p: &Parsed, store: &Store) -> Result<HttpResponse
                 .with("Key", p.key.clone()),
         );
     };
-    Ok(HttpResponse::Ok()
+    let (mut resp, data) = match p.header("range").filter(|_| p.method == "GET") {
+        Some(range) => ranged(range, data)?,
+        None => (HttpResponse::Ok(), data),
+    };
+    if let Some(d) = p.param("response-content-disposition") {
+        resp.insert_header(("content-disposition", d.to_string()));
+    }
+    Ok(resp
         .insert_header(("content-type", meta.content_type.clone()))
         .insert_header(etag_header(&meta.etag))
         .insert_header(("x-oss-hash-crc64ecma", meta.crc64.to_string()))
@@ -178,4 +185,37 @@ pub(super) async fn get_object(p: &Parsed, store: &Store) -> Result<HttpResponse
         ))
         .insert_header(("last-modified", xml::http_date(meta.last_modified)))
         .body(data))
+}
+
+/// A single `bytes=a-b` (or `a-`) range, as OSS serves it: 206 with the slice, 416 when it
+/// starts past the end; other range forms are ignored (the whole object, 200).
+fn ranged(
+    range: &str,
+    data: Vec<u8>,
+) -> Result<(actix_web::HttpResponseBuilder, Vec<u8>), ApiError> {
+    let len = data.len() as u64;
+    let parsed = range.strip_prefix("bytes=").and_then(|r| {
+        let (a, b) = r.split_once('-')?;
+        let a: u64 = a.parse().ok()?;
+        let b: u64 = if b.is_empty() {
+            u64::MAX
+        } else {
+            b.parse().ok()?
+        };
+        (a <= b).then_some((a, b))
+    });
+    let Some((a, b)) = parsed else {
+        return Ok((HttpResponse::Ok(), data));
+    };
+    if a >= len {
+        return Err(ApiError::new(
+            416,
+            "InvalidRange",
+            "The requested range cannot be satisfied.",
+        ));
+    }
+    let end = b.min(len - 1);
+    let mut resp = HttpResponse::PartialContent();
+    resp.insert_header(("content-range", format!("bytes {a}-{end}/{len}")));
+    Ok((resp, data[a as usize..=end as usize].to_vec()))
 }

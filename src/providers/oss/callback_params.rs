@@ -38,6 +38,15 @@ pub struct CallbackSpec<'a> {
 /// The callback body template. In JSON mode OSS substitutes each variable as a JSON value
 /// (quoted where it is a string), so the template leaves the variables unquoted.
 pub fn callback_body(spec: &CallbackSpec<'_>) -> String {
+    callback_body_with_values(spec, &[])
+}
+
+/// [`callback_body`] with further `x:` variables written into the template as literal
+/// values (JSON strings, or form-encoded), for clients that send no `x:` form fields
+/// (Alibaba's app-server samples post only key, policy, OSSAccessKeyId,
+/// success_action_status, callback, signature and file). The policy pins the callback, so
+/// the client cannot change them.
+pub fn callback_body_with_values(spec: &CallbackSpec<'_>, values: &[(String, String)]) -> String {
     let mut fields: Vec<(String, String)> = SYSTEM_VARS
         .iter()
         .map(|(f, v)| (f.to_string(), format!("${{{v}}}")))
@@ -49,6 +58,13 @@ pub fn callback_body(spec: &CallbackSpec<'_>) -> String {
     }
     for name in spec.var_names {
         fields.push((format!("x:{name}"), format!("${{x:{name}}}")));
+    }
+    let literal = |v: &str| match spec.body_type {
+        CallbackBodyType::Json => Value::String(v.to_string()).to_string(),
+        CallbackBodyType::Form => url::form_urlencoded::byte_serialize(v.as_bytes()).collect(),
+    };
+    for (name, v) in values {
+        fields.push((format!("x:{name}"), literal(v)));
     }
     match spec.body_type {
         CallbackBodyType::Json => {
@@ -67,12 +83,20 @@ pub fn callback_body(spec: &CallbackSpec<'_>) -> String {
 }
 
 pub fn callback_json(spec: &CallbackSpec<'_>) -> String {
+    callback_json_with_values(spec, &[])
+}
+
+/// The callback JSON whose body carries `values` literally ([`callback_body_with_values`]).
+pub fn callback_json_with_values(spec: &CallbackSpec<'_>, values: &[(String, String)]) -> String {
     let mut m = Map::new();
     m.insert("callbackUrl".into(), spec.url.into());
     if let Some(h) = spec.host {
         m.insert("callbackHost".into(), h.into());
     }
-    m.insert("callbackBody".into(), callback_body(spec).into());
+    m.insert(
+        "callbackBody".into(),
+        callback_body_with_values(spec, values).into(),
+    );
     m.insert("callbackBodyType".into(), spec.body_type.mime().into());
     if spec.sni {
         m.insert("callbackSNI".into(), Value::Bool(true));
@@ -145,6 +169,16 @@ mod tests {
                 .contains("x:upload_id=${x:upload_id}")
         );
         assert!(j.get("callbackSNI").is_none());
+    }
+
+    #[test]
+    fn literal_values_are_valid_json_and_form_values_in_the_body() {
+        let values = vec![("ticket".to_string(), "a\"b&c=d".to_string())];
+        let body = callback_body_with_values(&spec(CallbackBodyType::Json, &[]), &values);
+        assert!(body.ends_with(r#","x:ticket":"a\"b&c=d"}"#), "{body}");
+        let body = callback_body_with_values(&spec(CallbackBodyType::Form, &[]), &values);
+        assert!(body.ends_with("&x:ticket=a%22b%26c%3Dd"), "{body}");
+        assert!(!body.contains("${x:"), "{body}");
     }
 
     #[test]

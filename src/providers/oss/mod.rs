@@ -1,9 +1,11 @@
 //! Alibaba Cloud OSS (and OSS-compatible stores).
 
+pub mod app_server;
 pub mod callback;
 pub mod callback_params;
 pub mod location;
 pub mod multipart;
+pub mod objects;
 pub mod post_policy;
 pub mod presign;
 pub mod sign_v1;
@@ -290,6 +292,10 @@ impl Provider for OssProvider {
         Some(self)
     }
 
+    fn objects(&self) -> Option<&dyn crate::providers::ObjectApi> {
+        Some(self)
+    }
+
     fn forms(&self) -> Option<&dyn FormSigner> {
         Some(self)
     }
@@ -300,6 +306,13 @@ impl Provider for OssProvider {
 }
 
 impl FormSigner for OssProvider {
+    fn app_server_form(
+        &self,
+        req: &crate::providers::AppServerFormRequest<'_>,
+    ) -> Option<crate::providers::AppServerForm> {
+        Some(self.sign_app_server_form(req))
+    }
+
     fn sign_form(&self, req: &FormRequest<'_>) -> SignedForm {
         let mut fields: Vec<(String, String)> =
             vec![("success_action_status".into(), "200".into())];
