@@ -23,18 +23,25 @@ pub fn encode_path(s: &str) -> String {
     std::borrow::Cow::from(utf8_percent_encode(s, PATH)).into_owned()
 }
 
-/// `k=v&k=v` with every key and value encoded; a key with an empty value is written bare
-/// only when `bare_empty` is set.
+/// Appends `s` encoded with `set`. Runs of bytes that need no escaping are copied whole,
+/// which is most of any object key.
+pub fn push_encoded(out: &mut String, s: &str, set: &'static AsciiSet) {
+    for piece in utf8_percent_encode(s, set) {
+        out.push_str(piece);
+    }
+}
+
+/// `k=v&k=v` with every key and value encoded; a key with an empty value is written bare.
 pub fn query_string(params: &[(String, String)]) -> String {
     let mut out = String::new();
     for (k, v) in params {
         if !out.is_empty() {
             out.push('&');
         }
-        out.extend(utf8_percent_encode(k, UNRESERVED));
+        push_encoded(&mut out, k, UNRESERVED);
         if !v.is_empty() {
             out.push('=');
-            out.extend(utf8_percent_encode(v, UNRESERVED));
+            push_encoded(&mut out, v, UNRESERVED);
         }
     }
     out

@@ -95,9 +95,13 @@ impl OssProvider {
         };
         let signed = match self.oss.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
-            SignatureVersion::V4 => {
-                sign_v4::presign(&self.location, &self.bucket.region, creds, &input)
-            }
+            SignatureVersion::V4 => sign_v4::presign_with(
+                &self.location,
+                &self.bucket.region,
+                creds,
+                sign_v4::KeySource::Cached(&self.own_v4_keys),
+                &input,
+            ),
         };
         let method = reqwest::Method::from_bytes(c.method.as_bytes()).expect("static method");
         let mut req = self

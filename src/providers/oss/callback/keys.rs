@@ -2,10 +2,9 @@
 //! the binary), then keys fetched from allow-listed URLs only, with a timeout, a size cap, no
 //! redirects, a TTL cache and one fetch in flight per URL.
 
-use super::signature::{self, KeyUrlError};
+use super::signature::{self, KeyUrlError, VerifyingKey};
 use crate::config::CallbackSettings;
 use crate::metrics::Metrics;
-use rsa::RsaPublicKey;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +21,9 @@ pub enum KeyError {
 pub struct PublicKeys {
     prefixes: Vec<String>,
     /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
-    pinned: HashMap<String, Arc<RsaPublicKey>>,
-    oss_v1: Arc<RsaPublicKey>,
-    fetched: moka::future::Cache<String, Arc<RsaPublicKey>>,
+    pinned: HashMap<String, Arc<VerifyingKey>>,
+    oss_v1: Arc<VerifyingKey>,
+    fetched: moka::future::Cache<String, Arc<VerifyingKey>>,
     /// Recent failures, so that a flood of callbacks naming a dead URL does not become a
     /// flood of fetches.
     failed: moka::future::Cache<String, String>,
@@ -71,7 +70,7 @@ impl PublicKeys {
 
     /// The key named by an `x-oss-pub-key-url` header (base64). The URL is checked against the
     /// allow-list before anything else, pinned keys included.
-    pub async fn get(&self, header_b64: &str) -> Result<Arc<RsaPublicKey>, KeyError> {
+    pub async fn get(&self, header_b64: &str) -> Result<Arc<VerifyingKey>, KeyError> {
         let url = signature::allowed_key_url(header_b64, &self.prefixes)?;
         if let Some(k) = self.pinned.get(&url) {
             return Ok(k.clone());
@@ -115,7 +114,7 @@ impl PublicKeys {
             .inc();
     }
 
-    async fn fetch(&self, url: &str) -> Result<RsaPublicKey, String> {
+    async fn fetch(&self, url: &str) -> Result<VerifyingKey, String> {
         let mut resp = self
             .http
             .get(url)
