@@ -2,7 +2,10 @@
 //! the presign route would) and writes N callbacks for them, signed as OSS signs, one per
 //! line (`target \t authorization \t key-url-b64 \t body`) for `scripts/load/callbacks.lua`.
 //!
-//! cargo run --release --example callback_load_fixture -- CONFIG N OUT
+//! cargo run --release --example callback_load_fixture -- CONFIG N OUT [KEY_PEM KEY_URL]
+//!
+//! Signed with the 1024-bit test key by default; KEY_PEM (PKCS#1) and the URL the gateway
+//! pins its public half under select another, such as a 512-bit key like OSS's own.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -25,8 +28,14 @@ async fn main() {
     let (config, n, out) = (&args[1], args[2].parse::<usize>().unwrap(), &args[3]);
     let settings = Settings::load(Some(std::path::Path::new(config))).unwrap();
     let store = Store::new(&settings.redis, Arc::new(Metrics::new())).unwrap();
-    let pem =
-        std::fs::read_to_string("tests/fixtures/vectors/synthetic_callback_rsa1024.pem").unwrap();
+    let (pem_path, key_url) = match (args.get(4), args.get(5)) {
+        (Some(p), Some(u)) => (p.as_str(), u.as_str()),
+        _ => (
+            "tests/fixtures/vectors/synthetic_callback_rsa1024.pem",
+            KEY_URL,
+        ),
+    };
+    let pem = std::fs::read_to_string(pem_path).unwrap();
     // Signed exactly as oss-local signs its callbacks (RSA/MD5 over target, newline, body).
     let key = oss_local::callback::Signer::from_pem(Some(&pem)).unwrap();
     let profile = settings
@@ -72,7 +81,7 @@ async fn main() {
                 format!(
                     "{target}\t{}\t{}\t{body}",
                     key.sign(target, body.as_bytes()),
-                    STANDARD.encode(KEY_URL)
+                    STANDARD.encode(key_url)
                 )
             }
         })

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Load against the release binary with a private redis-server and oss-local, reported as a
-# ratio against /healthz of the same binary in the same run: signed callbacks, and signing
-# multipart part URLs (POST /v1/multipart/{id}/parts, 10 parts per request).
-#   scripts/load/run.sh [uploads=100000] [seconds=10] [connections=64]
+# Load against the release binary with a private redis-server and oss-local, each scenario
+# reported as req/s, p99 and its ratio to /healthz of the same binary in the same run, and
+# the gateway's resident memory at the end:
+#   callbacks (1024-bit test key; 512-bit key, the size OSS signs with), presign PUT,
+#   PostObject form, Uppy /s3/params, Uppy sign one part, 10 part URLs per request,
+#   create multipart (POST /v1/multipart, POST /v1/uploads above the threshold; each is
+#   one InitiateMultipartUpload against oss-local).
+#   scripts/load/run.sh [uploads=100000] [seconds=10] [connections=64] [scenario-regex=.]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 ensure_redis
 have wrk || apt_install wrk
 
-N=${1:-100000}; SECS=${2:-10}; CONNS=${3:-64}
+N=${1:-100000}; SECS=${2:-10}; CONNS=${3:-64}; ONLY=${4:-.}
 WORK=$(mktemp -d); trap 'kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-RPORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-GPORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-SPORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+RPORT=$(free_port); GPORT=$(free_port); SPORT=$(free_port)
+G="http://127.0.0.1:$GPORT"
 
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
   --daemonize yes --pidfile "$WORK/redis.pid" --logfile "$WORK/redis.log"
 PEM=$(python3 -c 'import json;print(json.dumps(json.load(open("tests/fixtures/vectors/oss_callback_example.json"))["synthetic_rsa1024_public_key_pem"]))')
+# A 512-bit key like OSS's (whose private half nobody outside Alibaba has).
+openssl genrsa -traditional -out "$WORK/k512.pem" 512 2>/dev/null
+PEM512=$(openssl rsa -in "$WORK/k512.pem" -pubout 2>/dev/null | python3 -c 'import json,sys;print(json.dumps(sys.stdin.read()))')
 sed -e '/^key_url_prefixes = /d' -e "s/127.0.0.1:9000/127.0.0.1:$SPORT/g" \
     -e "s/127.0.0.1:8080\"/127.0.0.1:$GPORT\"/" -e "s/6390/$RPORT/" -e 's/^format = "pretty"/format = "json"/' \
     -e 's/^level = "info"/level = "warn"/' \
@@ -27,6 +34,10 @@ cat >> "$WORK/gateway.toml" <<TOML
 [[callbacks.pinned_keys]]
 url = "http://keys.load.test/callback_test_key.pem"
 pem = $PEM
+
+[[callbacks.pinned_keys]]
+url = "http://keys.load.test/callback_test_key_512.pem"
+pem = $PEM512
 TOML
 sed -i 's/^enabled = true/enabled = false/' "$WORK/gateway.toml"   # rate limit: not under test
 
@@ -37,24 +48,49 @@ cargo build --release --locked -p oss-local --bin oss-local 2>&1 | tail -1
   > "$WORK/store.log" 2>&1 &
 echo $! > "$WORK/store.pid"
 ./target/release/examples/callback_load_fixture "$WORK/gateway.toml" "$N" "$WORK/callbacks.txt"
+./target/release/examples/callback_load_fixture "$WORK/gateway.toml" "$N" "$WORK/callbacks512.txt" \
+  "$WORK/k512.pem" http://keys.load.test/callback_test_key_512.pem
 ./target/release/upload-gateway --config "$WORK/gateway.toml" serve > "$WORK/gateway.log" 2>&1 &
 echo $! > "$WORK/gateway.pid"
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$GPORT/readyz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fs "$G/readyz" >/dev/null && break; sleep 0.1; done
 
-run() { wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@"; }
-echo "== /healthz (trivial handler, same binary)"; run "http://127.0.0.1:$GPORT/healthz" | tee "$WORK/h.txt"
-echo "== signed callbacks"; run -s scripts/load/callbacks.lua "http://127.0.0.1:$GPORT" -- "$WORK/callbacks.txt" | tee "$WORK/c.txt"
-MP=$(curl -fsS -H 'X-Api-Key: local-dev-key' -H 'content-type: application/json' \
-  -d '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}' \
-  "http://127.0.0.1:$GPORT/v1/multipart" | python3 -c 'import json,sys;print(json.load(sys.stdin)["upload_id"])')
-echo "== sign 10 part URLs"; run -s scripts/load/sign_parts.lua "http://127.0.0.1:$GPORT/v1/multipart/$MP/parts" | tee "$WORK/p.txt"
+api() { curl -fsS -H 'X-Api-Key: local-dev-key' -H 'content-type: application/json' "$@"; }
+json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
+MP=$(api -d '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}' \
+  "$G/v1/multipart" | json '["upload_id"]')
+UPPY=$(api -d '{"filename":"load.bin","type":"application/octet-stream","metadata":{}}' "$G/s3/multipart")
+UPPY_ID=$(echo "$UPPY" | json '["uploadId"]')
+UPPY_KEY=$(echo "$UPPY" | python3 -c 'import json,sys,urllib.parse;print(urllib.parse.quote(json.load(sys.stdin)["key"],safe=""))')
+SMALL='{"profile":"avatars","filename":"a.png","content_type":"image/png","size":1024}'
+LARGE='{"profile":"documents","filename":"big.bin","content_type":"application/octet-stream","size":104857600}'
 
-rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
-p99() { awk '$1=="99%" {print $2}' "$1"; }
-echo "== summary"
-echo "healthz:   $(rps "$WORK/h.txt") req/s, p99 $(p99 "$WORK/h.txt")"
-echo "callbacks: $(rps "$WORK/c.txt") req/s, p99 $(p99 "$WORK/c.txt")"
-echo "sign parts: $(rps "$WORK/p.txt") req/s, p99 $(p99 "$WORK/p.txt")"
-python3 -c "print('ratio callbacks/healthz: %.2f' % ($(rps "$WORK/c.txt")/$(rps "$WORK/h.txt")))"
-python3 -c "print('ratio sign-parts/healthz: %.2f' % ($(rps "$WORK/p.txt")/$(rps "$WORK/h.txt")))"
-curl -s "http://127.0.0.1:$GPORT/metrics" | grep '^upload_gateway_callbacks_total' || true
+NAMES=()
+run() {   # run NAME wrk-args...
+  local name=$1; shift
+  [[ $name == healthz || $name =~ $ONLY ]] || return 0
+  echo "== $name"
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" | tee "$WORK/$name.txt"
+  NAMES+=("$name")
+}
+R=scripts/load/request.lua
+run healthz "$G/healthz"
+run callbacks-1024 -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks.txt"
+run callbacks-512 -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks512.txt"
+run presign-put -s $R "$G/v1/uploads/presign" -- POST "$SMALL"
+run form -s $R "$G/v1/uploads/form" -- POST "$SMALL"
+run uppy-params -s $R "$G/s3/params?filename=a.pdf&type=application%2Fpdf" -- GET
+run uppy-sign-part -s $R "$G/s3/multipart/$UPPY_ID/3?key=$UPPY_KEY" -- GET
+run sign-10-parts -s scripts/load/sign_parts.lua "$G/v1/multipart/$MP/parts"
+run create-multipart -s $R "$G/v1/multipart" -- POST \
+  '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}'
+run create-upload-large -s $R "$G/v1/uploads" -- POST "$LARGE"
+
+echo "== summary ($CONNS connections, ${SECS}s each; ratio = req/s / healthz req/s)"
+for n in "${NAMES[@]}"; do
+  awk -v n="$n" -v h="$(awk '/Requests\/sec/ {print $2}' "$WORK/healthz.txt")" '
+    /Requests\/sec/ {r=$2} $1=="99%" {p=$2} /non-2xx/ {e=$3}
+    END {printf "%-20s %10.0f req/s  p99 %9s  ratio %.2f  non-2xx %s\n", n, r, p, r/h, (e==""?0:e)}' \
+    "$WORK/$n.txt"
+done
+echo "gateway RSS at the end: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$(cat "$WORK/gateway.pid")/status")"
+curl -s "$G/metrics" | grep '^upload_gateway_callbacks_total' || true

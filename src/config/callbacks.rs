@@ -28,7 +28,7 @@ pub const DEFAULT_KEY_URL_PREFIXES: [&str; 2] = [
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an RSA public key in PEM form: {0}")]
-pub struct KeyParseError(String);
+pub struct KeyParseError(pub(crate) String);
 
 /// Accepts `BEGIN PUBLIC KEY` (SubjectPublicKeyInfo, what OSS serves) and
 /// `BEGIN RSA PUBLIC KEY` (PKCS#1). 512-bit keys are accepted: OSS's current key is one.

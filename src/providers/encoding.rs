@@ -23,6 +23,14 @@ pub fn encode_path(s: &str) -> String {
     std::borrow::Cow::from(utf8_percent_encode(s, PATH)).into_owned()
 }
 
+/// Appends `s` encoded with `set`. Runs of bytes that need no escaping are copied whole,
+/// which is most of any object key.
+pub fn push_encoded(out: &mut String, s: &str, set: &'static AsciiSet) {
+    for piece in utf8_percent_encode(s, set) {
+        out.push_str(piece);
+    }
+}
+
 /// `k=v&k=v` with every key and value encoded; a key with an empty value is written bare
 /// (`?append&position=0`), as OSS signs sub-resources.
 pub fn query_string(params: &[(String, String)]) -> String {
@@ -31,10 +39,10 @@ pub fn query_string(params: &[(String, String)]) -> String {
         if !out.is_empty() {
             out.push('&');
         }
-        out.extend(utf8_percent_encode(k, UNRESERVED));
+        push_encoded(&mut out, k, UNRESERVED);
         if !v.is_empty() {
             out.push('=');
-            out.extend(utf8_percent_encode(v, UNRESERVED));
+            push_encoded(&mut out, v, UNRESERVED);
         }
     }
     out

@@ -2,7 +2,7 @@
 //! three addressing styles OSS and OSS-compatible stores accept.
 
 use crate::config::{BucketSettings, UrlStyle};
-use crate::providers::encoding::encode_path;
+use crate::providers::encoding::{PATH, UNRESERVED, push_encoded};
 
 #[derive(Debug, Clone)]
 pub struct BucketLocation {
@@ -11,15 +11,24 @@ pub struct BucketLocation {
     pub host: String,
     pub bucket: String,
     pub style: UrlStyle,
+    /// The bucket's URL, with its trailing `/`: every signed URL starts with it, so it is
+    /// written once here rather than formatted per request.
+    base_url: String,
 }
 
 impl BucketLocation {
     pub fn new(scheme: &str, host: &str, bucket: &str, style: UrlStyle) -> Self {
+        let base_url = match style {
+            UrlStyle::VirtualHosted => format!("{scheme}://{bucket}.{host}/"),
+            UrlStyle::Cname => format!("{scheme}://{host}/"),
+            UrlStyle::Path => format!("{scheme}://{host}/{bucket}/"),
+        };
         BucketLocation {
             scheme: scheme.to_string(),
             host: host.to_string(),
             bucket: bucket.to_string(),
             style,
+            base_url,
         }
     }
 
@@ -33,21 +42,20 @@ impl BucketLocation {
 
     /// The URL of the bucket itself, with a trailing `/` (PostObject forms go here).
     pub fn bucket_url(&self) -> String {
-        match self.style {
-            UrlStyle::VirtualHosted => format!("{}://{}.{}/", self.scheme, self.bucket, self.host),
-            UrlStyle::Cname => format!("{}://{}/", self.scheme, self.host),
-            UrlStyle::Path => format!("{}://{}/{}/", self.scheme, self.host, self.bucket),
-        }
+        self.base_url.clone()
     }
 
     /// The URL of one object, without a query. With `slash_safe` unset every `/` of the key
     /// is escaped too, as oss2 does by default; OSS decodes the path either way.
     pub fn object_url(&self, key: &str, slash_safe: bool) -> String {
-        let encoded = if slash_safe {
-            encode_path(key)
-        } else {
-            crate::providers::encoding::encode(key)
-        };
-        format!("{}{encoded}", self.bucket_url())
+        let mut out = String::with_capacity(self.base_url.len() + key.len() + 8);
+        self.push_object_url(&mut out, key, slash_safe);
+        out
+    }
+
+    /// [`Self::object_url`], appended to `out`.
+    pub fn push_object_url(&self, out: &mut String, key: &str, slash_safe: bool) {
+        out.push_str(&self.base_url);
+        push_encoded(out, key, if slash_safe { PATH } else { UNRESERVED });
     }
 }

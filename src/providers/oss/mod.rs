@@ -41,6 +41,8 @@ pub struct OssProvider {
     callback_host: Option<String>,
     callback_sni: bool,
     http: reqwest::Client,
+    /// V4 signing keys of the bucket's own secret, one derivation a day.
+    own_v4_keys: sign_v4::SigningKeyCache,
 }
 
 impl OssProvider {
@@ -52,6 +54,10 @@ impl OssProvider {
     ) -> Self {
         OssProvider {
             location: BucketLocation::from_settings(&bucket),
+            own_v4_keys: sign_v4::SigningKeyCache::new(
+                bucket.access_key_secret.expose_secret(),
+                &bucket.region,
+            ),
             bucket,
             oss: oss.clone(),
             callback_url: callbacks.url.to_string(),
@@ -79,6 +85,14 @@ impl OssProvider {
             callback_params::encode_callback(&self.spec(cb, &names)),
             callback_params::encode_vars(cb.vars.pairs()),
         )
+    }
+
+    /// The V4 key source for `creds`: the daily cache for the bucket's own, else derived.
+    fn v4_key<'a>(&'a self, creds: Option<&Credentials<'a>>) -> sign_v4::KeySource<'a> {
+        match creds {
+            Some(c) => sign_v4::KeySource::Secret(c.access_key_secret),
+            None => sign_v4::KeySource::Cached(&self.own_v4_keys),
+        }
     }
 
     fn own_credentials(&self) -> Credentials<'_> {
@@ -160,11 +174,12 @@ impl Provider for OssProvider {
             now: req.now,
             expires_in: req.expires_in,
         };
+        let key = self.v4_key(creds);
         let creds = creds.copied().unwrap_or_else(|| self.own_credentials());
         let signed = match self.oss.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true),
             SignatureVersion::V4 => {
-                sign_v4::presign(&self.location, &self.bucket.region, creds, &input)
+                sign_v4::presign_with(&self.location, &self.bucket.region, creds, key, &input)
             }
         };
         SignedUrl {
@@ -347,11 +362,13 @@ impl FormSigner for OssProvider {
             fields: &fields,
             expiration,
         };
+        let key = self.v4_key(req.credentials.as_ref());
         let creds = req.credentials.unwrap_or_else(|| self.own_credentials());
-        let signed = post_policy::sign(
+        let signed = post_policy::sign_with(
             self.oss.signature_version,
             &self.bucket.region,
             creds,
+            key,
             &input,
             req.now,
         );

@@ -105,7 +105,14 @@ impl OssProvider {
         match self.oss.signature_version {
             SignatureVersion::V1 => sign_v1::presign(&self.location, creds, &input, true).url,
             SignatureVersion::V4 => {
-                sign_v4::presign(&self.location, &self.bucket.region, creds, &input).url
+                sign_v4::presign_with(
+                    &self.location,
+                    &self.bucket.region,
+                    creds,
+                    sign_v4::KeySource::Cached(&self.own_v4_keys),
+                    &input,
+                )
+                .url
             }
         }
     }

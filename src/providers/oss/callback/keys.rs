@@ -6,10 +6,9 @@
 //! again for a while whatever the URL, and a URL that answered wrongly is not fetched again
 //! for a while, so unauthenticated callbacks naming many URLs cannot become many requests.
 
-use super::signature::{self, KeyUrlError};
+use super::signature::{self, KeyUrlError, VerifyingKey};
 use crate::config::CallbackSettings;
 use crate::metrics::Metrics;
-use rsa::RsaPublicKey;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -64,9 +63,9 @@ enum FetchFailure {
 pub struct PublicKeys {
     prefixes: Vec<String>,
     /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
-    pinned: HashMap<String, Arc<RsaPublicKey>>,
-    oss_v1: Arc<RsaPublicKey>,
-    fetched: moka::future::Cache<String, Arc<RsaPublicKey>>,
+    pinned: HashMap<String, Arc<VerifyingKey>>,
+    oss_v1: Arc<VerifyingKey>,
+    fetched: moka::future::Cache<String, Arc<VerifyingKey>>,
     /// Hosts that could not be reached recently and URLs that answered wrongly, so that a
     /// flood of callbacks naming dead URLs does not become a flood of fetches.
     failed_hosts: moka::future::Cache<String, String>,
@@ -125,7 +124,7 @@ impl PublicKeys {
 
     /// The key named by an `x-oss-pub-key-url` header (base64). The URL is checked against the
     /// allow-list before anything else, pinned keys included.
-    pub async fn get(&self, header_b64: &str) -> Result<Arc<RsaPublicKey>, KeyError> {
+    pub async fn get(&self, header_b64: &str) -> Result<Arc<VerifyingKey>, KeyError> {
         let url = signature::allowed_key_url(header_b64, &self.prefixes)?;
         if let Some(k) = self.pinned.get(&url) {
             return Ok(k.clone());
@@ -180,7 +179,7 @@ impl PublicKeys {
 
     /// One fetch within the global bounds: a concurrency slot (waited for, up to the fetch
     /// timeout) and the per-window budget (refused when spent).
-    async fn bounded_fetch(&self, url: &str) -> Result<Arc<RsaPublicKey>, FetchFailure> {
+    async fn bounded_fetch(&self, url: &str) -> Result<Arc<VerifyingKey>, FetchFailure> {
         let _slot = self
             .in_flight
             .acquire()
@@ -204,7 +203,7 @@ impl PublicKeys {
             .inc();
     }
 
-    async fn fetch(&self, url: &str) -> Result<RsaPublicKey, FetchFailure> {
+    async fn fetch(&self, url: &str) -> Result<VerifyingKey, FetchFailure> {
         let mut resp = self.http.get(url).send().await.map_err(|e| {
             let connect = e.is_connect();
             let detail = format!("request: {}", e.without_url());
@@ -219,7 +218,7 @@ impl PublicKeys {
             .map_err(FetchFailure::Answered)
     }
 
-    async fn read_key(&self, resp: &mut reqwest::Response) -> Result<RsaPublicKey, String> {
+    async fn read_key(&self, resp: &mut reqwest::Response) -> Result<VerifyingKey, String> {
         if resp.status() != reqwest::StatusCode::OK {
             return Err(format!("answered HTTP {}", resp.status().as_u16()));
         }

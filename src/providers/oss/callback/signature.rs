@@ -6,7 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
+use rsa::traits::PublicKeyParts;
+use rsa_verify::{BoxedUint, Pkcs1v15Sign};
 use std::borrow::Cow;
 
 /// The key OSS signs callbacks with today (`callback_pub_key_v1.pem`, RSA 512, e=65537).
@@ -45,30 +46,70 @@ pub enum KeyUrlError {
     NotAllowed,
 }
 
-pub use crate::config::{KeyParseError, parse_public_key};
+pub use crate::config::KeyParseError;
+
+/// A callback key ready to verify with. Built once per key (pinned at start, fetched ones
+/// when cached): the modulus's Montgomery parameters are computed here, not per callback.
+pub struct VerifyingKey(rsa_verify::PublicKey);
+
+/// `DigestInfo` for MD5 (RFC 8017 §9.2, note 1): what precedes the digest in the signed block.
+const MD5_DIGEST_INFO: [u8; 18] = [
+    0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05, 0x00,
+    0x04, 0x10,
+];
+
+impl VerifyingKey {
+    pub fn new(key: &rsa::RsaPublicKey) -> Result<VerifyingKey, KeyParseError> {
+        let n = key.n().to_bytes_be();
+        let e = key.e().to_bytes_be();
+        let bits = |b: &[u8]| (b.len() * 8) as u32;
+        let n = BoxedUint::from_be_slice(&n, bits(&n)).map_err(|e| KeyParseError(e.to_string()))?;
+        let e = BoxedUint::from_be_slice(&e, bits(&e)).map_err(|e| KeyParseError(e.to_string()))?;
+        // 0.10 refuses keys under 1024 bits by default; OSS signs with a 512-bit one.
+        rsa_verify::PublicKey::new_with_size_limits(n, e, 512..=rsa_verify::PublicKey::MAX_SIZE)
+            .map(VerifyingKey)
+            .map_err(|e| KeyParseError(e.to_string()))
+    }
+
+    pub fn bits(&self) -> usize {
+        use rsa_verify::traits::PublicKeyParts;
+        self.0.n().as_ref().bit_width() as usize
+    }
+}
+
+/// Accepts what [`crate::config::parse_public_key`] accepts.
+pub fn parse_public_key(pem: &str) -> Result<VerifyingKey, KeyParseError> {
+    VerifyingKey::new(&crate::config::parse_public_key(pem)?)
+}
 
 /// The bytes OSS signs. The path is percent-decoded (as bytes: it need not be UTF-8); the
 /// query is taken raw, and only when the request target has a `?`.
 pub fn string_to_sign(request_target: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(request_target.len() + body.len() + 2);
+    signed_parts(request_target, body, |part| out.extend_from_slice(part));
+    out
+}
+
+/// Hands the signed bytes over in pieces, so that verifying hashes the body where it lies
+/// instead of copying it first.
+fn signed_parts(request_target: &str, body: &[u8], mut f: impl FnMut(&[u8])) {
     let (path, query) = match request_target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (request_target, None),
     };
     let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(path).into();
-    let mut out = Vec::with_capacity(decoded.len() + request_target.len() + body.len() + 2);
-    out.extend_from_slice(&decoded);
+    f(&decoded);
     if let Some(q) = query {
-        out.push(b'?');
-        out.extend_from_slice(q.as_bytes());
+        f(b"?");
+        f(q.as_bytes());
     }
-    out.push(b'\n');
-    out.extend_from_slice(body);
-    out
+    f(b"\n");
+    f(body);
 }
 
 /// Checks `authorization` (standard base64, no scheme) over the request target and body.
 pub fn verify(
-    key: &RsaPublicKey,
+    key: &VerifyingKey,
     request_target: &str,
     body: &[u8],
     authorization: &str,
@@ -76,8 +117,15 @@ pub fn verify(
     let sig = STANDARD
         .decode(authorization.trim())
         .map_err(|_| SignatureError::AuthorizationNotBase64)?;
-    let digest = Md5::digest(string_to_sign(request_target, body));
-    key.verify(Pkcs1v15Sign::new::<Md5>(), &digest, &sig)
+    let mut md5 = Md5::new();
+    signed_parts(request_target, body, |part| md5.update(part));
+    let digest = md5.finalize();
+    let scheme = Pkcs1v15Sign {
+        hash_len: Some(digest.len()),
+        prefix: Box::new(MD5_DIGEST_INFO),
+    };
+    key.0
+        .verify(scheme, &digest, &sig)
         .map_err(|_| SignatureError::Mismatch)
 }
 
@@ -149,11 +197,10 @@ mod tests {
 
     #[test]
     fn the_pinned_key_is_the_one_in_the_vectors_and_is_512_bits() {
-        use rsa::traits::PublicKeyParts;
         let v = vectors();
         assert_eq!(s(&v["oss_callback_pub_key_v1_pem"]), OSS_PUB_KEY_V1_PEM);
         let key = parse_public_key(OSS_PUB_KEY_V1_PEM).unwrap();
-        assert_eq!(key.n().bits(), 512);
+        assert_eq!(key.bits(), 512);
     }
 
     #[test]
