@@ -4,6 +4,7 @@
 
 pub mod encoding;
 pub mod oss;
+pub mod s3;
 
 use crate::config::{BucketSettings, ProviderKind, Settings};
 use futures_util::future::BoxFuture;
