@@ -10,11 +10,16 @@ pub mod headers;
 pub mod location;
 pub mod post_policy;
 pub mod presign;
+pub mod s3_event;
 pub mod sigv4;
+pub mod sns;
+pub mod sns_cert_url;
 pub mod sts;
 pub mod types;
 pub mod xml;
 
+#[cfg(test)]
+mod sns_vector_tests;
 #[cfg(test)]
 mod vector_tests;
 
