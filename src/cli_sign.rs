@@ -13,6 +13,9 @@ use time::OffsetDateTime;
 pub enum SignCommand {
     /// Alibaba Cloud OSS (credentials from OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET).
     Oss(OssSign),
+    /// S3 and S3-compatible stores, SigV4 (credentials from AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY).
+    S3(crate::cli_sign_s3::S3Sign),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -76,14 +79,16 @@ pub struct OssSign {
 }
 
 pub fn run(cmd: SignCommand) -> ExitCode {
-    match cmd {
-        SignCommand::Oss(args) => match sign_oss(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let done = match cmd {
+        SignCommand::Oss(args) => sign_oss(args),
+        SignCommand::S3(args) => crate::cli_sign_s3::sign_s3(args),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

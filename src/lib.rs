@@ -7,6 +7,7 @@ pub mod auth;
 pub mod callbacks;
 pub mod cli;
 mod cli_sign;
+mod cli_sign_s3;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod callbacks;
 mod cli;
+mod cli_s3;
 mod errors;
 mod health;
 mod logs;
