@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_redis
+# The Garage tests in tests/api fail (not skip) without it.
+ensure_garage
 
 # The API tests write their logs under target/tmp; start from a clean slate so the scan
 # below sees only this run.
@@ -35,6 +37,12 @@ OSS_ENDPOINT="http://127.0.0.1:$store_port" OSS_AK=SdkTestAccessKeyId \
   python3 tests/e2e/oss2_store.py
 cleanup_store
 trap - EXIT
+
+# The S3 signer against AWS's own SDK: boto3 reads back what a gateway-signed URL wrote to
+# Garage, and boto3's presigner and `upload-gateway sign s3` agree byte for byte.
+ensure_python_boto3
+cargo build --locked --bin upload-gateway
+UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3_boto3.py
 
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh

@@ -7,6 +7,8 @@ mod callbacks;
 mod cli;
 mod cli_s3;
 mod errors;
+mod garage;
+mod garage_signing;
 mod health;
 mod logs;
 mod metrics;
