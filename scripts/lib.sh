@@ -76,4 +76,26 @@ require_free_port() {
     echo "error: port $1 ($2) is already in use on 127.0.0.1; stop what holds it (ss -ltnp 'sport = :$1')" >&2
     exit 1
   fi
+# Garage 2.5.0, a real S3 server (SigV4 on presigned URLs, POST policies, multipart), for the
+# S3 signer tests. Built from crates.io once (about 10 minutes on 2 cores) into a cache
+# outside the repository, so later runs and CI reuse the binary. Exports GARAGE_BIN.
+ensure_garage() {
+  local cache="${UPLOAD_GATEWAY_CACHE:-$HOME/.cache/upload-gateway}/garage-2.5.0"
+  GARAGE_BIN="$cache/bin/garage"
+  if [ ! -x "$GARAGE_BIN" ]; then
+    echo "building garage 2.5.0 into $cache (once; about 10 minutes)" >&2
+    local started=$SECONDS
+    cargo install --locked --quiet garage --version 2.5.0 --root "$cache"
+    echo "garage built in $((SECONDS - started)) s" >&2
+  fi
+  export GARAGE_BIN
+}
+
+# AWS's Python SDK, the oracle for the S3 signer (tests/e2e/s3_boto3.py).
+ensure_python_boto3() {
+  have python3 || apt_install python3 python3-pip
+  python3 -c 'import boto3' 2>/dev/null && return
+  echo "installing boto3 with pip" >&2
+  python3 -m pip install --quiet --disable-pip-version-check boto3 ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages boto3
 }

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 ensure_redis
 # The webhook tests' receiver verifies signatures with the reference library.
 ensure_python_webhooks
+# The Garage tests in tests/api fail (not skip) without it.
+ensure_garage
 
 # The API tests write their logs under target/tmp; start from a clean slate so the scan
 # below sees only this run.
@@ -70,6 +72,11 @@ COS_ENDPOINT="127.0.0.1:$cos_port" COS_SECRET_ID=AKIDSdkTestSecretId000000000000
   COS_REGION=ap-guangzhou node tests/e2e/cos-node/cos_store.js
 cleanup_cos
 trap - EXIT
+# The S3 signer against AWS's own SDK: boto3 reads back what a gateway-signed URL wrote to
+# Garage, and boto3's presigner and `upload-gateway sign s3` agree byte for byte.
+ensure_python_boto3
+cargo build --locked --bin upload-gateway
+UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3_boto3.py
 
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh

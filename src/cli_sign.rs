@@ -15,6 +15,9 @@ pub enum SignCommand {
     Oss(OssSign),
     /// Tencent Cloud COS (credentials from COS_SECRET_ID / COS_SECRET_KEY).
     Cos(crate::cli_sign_cos::CosSign),
+    /// S3 and S3-compatible stores, SigV4 (credentials from AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY).
+    S3(crate::cli_sign_s3::S3Sign),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -78,15 +81,17 @@ pub struct OssSign {
 }
 
 pub fn run(cmd: SignCommand) -> ExitCode {
-    match cmd {
-        SignCommand::Oss(args) => match sign_oss(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        SignCommand::Cos(args) => crate::cli_sign_cos::run(args),
+    let done = match cmd {
+        SignCommand::Oss(args) => sign_oss(args),
+        SignCommand::Cos(args) => return crate::cli_sign_cos::run(args),
+        SignCommand::S3(args) => crate::cli_sign_s3::sign_s3(args),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 mod cli_ops;
 mod cli_sign;
 mod cli_sign_cos;
+mod cli_sign_s3;
 mod cli_webhooks;
 pub mod config;
 pub mod domain;

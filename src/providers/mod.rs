@@ -8,6 +8,7 @@ pub mod cos;
 pub mod encoding;
 mod error;
 pub mod oss;
+pub mod s3;
 mod types;
 mod verified;
 
