@@ -91,6 +91,7 @@ mod tests {
                 etag: None,
                 content_type: None,
                 crc64: None,
+                binding: None,
             },
         )
         .fields()

@@ -15,6 +15,7 @@ pub mod create;
 pub mod grants;
 pub mod issue;
 pub mod multipart;
+mod object_binding;
 mod plan;
 pub mod rules;
 pub mod sweeper;
