@@ -2,6 +2,7 @@
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
 mod callbacks;
+mod cos_sdk;
 mod create;
 mod credentials;
 mod demo;
@@ -110,6 +111,10 @@ pub fn router(state: &AppState) -> Router {
     r.post("/v1/credentials", credentials::credentials);
     if state.uploads.providers().kinds().contains("oss") {
         r.get("/v1/credentials/oss-sdk", credentials::oss_sdk);
+    }
+    if state.uploads.providers().kinds().contains("cos") {
+        r.get("/v1/credentials/cos-sdk", cos_sdk::get);
+        r.post("/v1/credentials/cos-sdk", cos_sdk::post);
     }
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);

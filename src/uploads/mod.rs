@@ -18,6 +18,7 @@ pub mod multipart;
 mod object_binding;
 mod plan;
 pub mod rules;
+pub mod scope;
 pub mod sweeper;
 mod upstream;
 

@@ -8,6 +8,7 @@ mod callbacks;
 mod cli;
 mod cli_cos;
 mod cluster;
+mod cos;
 mod deploy;
 mod errors;
 mod forgery;
