@@ -71,7 +71,12 @@ impl CosStore {
 /// form, append and multipart uploads and a `cossts` one for temporary credentials.
 pub async fn cos_gateway(store: &CosStore) -> TestApp {
     let url = store.url();
-    spawn_app_with(move |raw| {
+    spawn_app_with(move |raw| add_cos_bucket(raw, &url)).await
+}
+
+/// Adds the `cos` bucket (at `url`) and its `cosdocs` and `cossts` profiles.
+pub fn add_cos_bucket(raw: &mut upload_gateway::config::raw::RawSettings, url: &str) {
+    {
         let extra: upload_gateway::config::raw::RawSettings = figment::Figment::new()
             .merge(figment::providers::Toml::string(&format!(
                 r#"
@@ -104,8 +109,7 @@ kinds = ["sts"]
             .unwrap();
         raw.buckets.extend(extra.buckets);
         raw.profiles.extend(extra.profiles);
-    })
-    .await
+    }
 }
 
 async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
