@@ -9,6 +9,7 @@ mod cli;
 mod cli_cos;
 mod cluster;
 mod cos;
+mod cos_sts;
 mod deploy;
 mod errors;
 mod forgery;
