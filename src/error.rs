@@ -110,6 +110,14 @@ pub enum ApiError {
     CallbackNotRecorded,
     #[error("storage holds no object at this upload's key yet; upload it, then confirm again")]
     ObjectMissing,
+    #[error("the object at this upload's key was not written with this upload's rights")]
+    ObjectBindingMismatch,
+    #[error("{0}")]
+    AppendPositionMismatch(String),
+    #[error("the object is not appendable (a plain upload wrote it)")]
+    ObjectNotAppendable,
+    #[error("{0}")]
+    ScopeNotAllowed(String),
 
     // --- multipart ---
     #[error(
@@ -162,6 +170,15 @@ impl From<UpstreamError> for ApiError {
             UpstreamError::Timeout { service } => ApiError::UpstreamTimeout(service),
             UpstreamError::UploadGone => ApiError::StorageUploadGone,
             UpstreamError::PartsRejected { code } => ApiError::PartsRejected(code),
+            UpstreamError::AppendPosition { next } => {
+                ApiError::AppendPositionMismatch(match next {
+                    Some(n) => {
+                        format!("the append must start at position {n}, the object's length")
+                    }
+                    None => "the append must start at the object's length".into(),
+                })
+            }
+            UpstreamError::NotAppendable => ApiError::ObjectNotAppendable,
             UpstreamError::Failed {
                 service, detail, ..
             } => ApiError::UpstreamFailed { service, detail },
@@ -232,6 +249,10 @@ impl ApiError {
             ApiError::UploadRejected(_) => "upload-rejected",
             ApiError::CallbackNotRecorded => "callback-not-recorded",
             ApiError::ObjectMissing => "object-missing",
+            ApiError::ObjectBindingMismatch => "object-binding-mismatch",
+            ApiError::AppendPositionMismatch(_) => "append-position-mismatch",
+            ApiError::ObjectNotAppendable => "object-not-appendable",
+            ApiError::ScopeNotAllowed(_) => "scope-not-allowed",
             ApiError::StorageUploadGone => "storage-upload-gone",
             ApiError::PartsRejected(_) => "parts-rejected",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -288,6 +309,10 @@ impl ApiError {
         "upload-rejected",
         "callback-not-recorded",
         "object-missing",
+        "object-binding-mismatch",
+        "append-position-mismatch",
+        "object-not-appendable",
+        "scope-not-allowed",
         "storage-upload-gone",
         "parts-rejected",
         "rate-limited",
@@ -327,7 +352,11 @@ impl ResponseError for ApiError {
             | ApiError::UploadNotCompleted(_)
             | ApiError::CallbackConflict
             | ApiError::ObjectMissing
+            | ApiError::ObjectBindingMismatch
+            | ApiError::AppendPositionMismatch(_)
+            | ApiError::ObjectNotAppendable
             | ApiError::StorageUploadGone => StatusCode::CONFLICT,
+            ApiError::ScopeNotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::PartsRejected(_) => StatusCode::BAD_REQUEST,
             ApiError::CallbackMalformed(_) | ApiError::CallbackKeyUrlRejected => {
                 StatusCode::BAD_REQUEST

@@ -219,6 +219,7 @@ mod tests {
                     etag: Some("E".into()),
                     content_type: None,
                     crc64: None,
+                    binding: None,
                 },
             ),
             binding: Binding::Upload {

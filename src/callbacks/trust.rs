@@ -125,6 +125,7 @@ mod tests {
                 etag: None,
                 content_type: None,
                 crc64: None,
+                binding: None,
             },
         )
         .fields()

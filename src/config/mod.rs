@@ -22,8 +22,8 @@ mod webhooks;
 
 pub use auth::{ApiKeySettings, AuthSettings, JwtSettings};
 pub use bucket::{
-    BucketSettings, OssBucket, OssStsSettings, ProviderKind, SignatureVersion, UrlStyle,
-    VendorBucket,
+    BucketSettings, CosBucket, CosStsAction, CosStsSettings, OssBucket, OssStsSettings,
+    ProviderKind, SignatureVersion, UrlStyle, VendorBucket,
 };
 pub use callbacks::{
     CallbackSettings, DEFAULT_KEY_URL_PREFIXES, KeyParseError, PinnedKey, RESPONSE_FIELDS,

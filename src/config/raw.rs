@@ -347,6 +347,8 @@ pub struct DemoSection {
 pub struct BucketSection {
     pub provider: String,
     pub bucket: String,
+    /// COS derives it from bucket and region when absent.
+    #[serde(default)]
     pub endpoint: String,
     pub region: String,
     #[serde(default)]
@@ -367,9 +369,18 @@ pub struct BucketSection {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StsSection {
-    #[serde(default = "default_sts_endpoint")]
-    pub endpoint: String,
+    /// Defaults per vendor (OSS: `https://sts.aliyuncs.com`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// OSS requires it; COS with `action = "AssumeRole"`.
+    #[serde(default)]
     pub role_arn: String,
+    /// COS only: `GetFederationToken` (default) or `AssumeRole`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// COS only: the STS region (default: the bucket's).
+    #[serde(default)]
+    pub region: Option<String>,
     #[serde(default = "default_sts_duration")]
     pub duration_secs: u64,
     #[serde(default = "default_sts_timeout")]
@@ -383,9 +394,6 @@ pub struct StsSection {
     pub access_key_secret_file: Option<PathBuf>,
 }
 
-fn default_sts_endpoint() -> String {
-    "https://sts.aliyuncs.com".into()
-}
 fn default_sts_duration() -> u64 {
     3600
 }

@@ -52,6 +52,7 @@ fn a_minimal_config_gets_defaults() {
     let p = s.profile("avatars").unwrap();
     match &p.bucket.vendor {
         VendorBucket::Oss(oss) => assert_eq!(oss.signature_version, SignatureVersion::V4),
+        _ => panic!("the example's main bucket is at OSS"),
     }
     assert_eq!(p.expires_in, Duration::from_secs(900));
     assert!(p.callback);

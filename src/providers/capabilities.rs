@@ -35,6 +35,20 @@ pub trait Provider: Send + Sync {
     fn supports_append(&self) -> bool {
         false
     }
+    /// Whether rights carry a [`UrlRequest::binding`] that HeadObject shows back, so a storage
+    /// check completes an upload only for the object its own right wrote.
+    fn binds_uploads(&self) -> bool {
+        false
+    }
+    /// Before signing the next append: whether the object can take bytes at `position`
+    /// (vendors whose store answers it cheaply; the default trusts storage to refuse).
+    fn check_append<'a>(
+        &'a self,
+        _key: &'a str,
+        _position: u64,
+    ) -> BoxFuture<'a, Result<(), UpstreamError>> {
+        Box::pin(async { Ok(()) })
+    }
     fn forms(&self) -> Option<&dyn FormSigner> {
         None
     }

@@ -19,6 +19,12 @@ pub enum UpstreamError {
         status: u16,
         code: String,
     },
+    /// An append did not start where the object ends; `next` is where it does, if known.
+    #[error("the append position is not the object's length")]
+    AppendPosition { next: Option<u64> },
+    /// The object exists and is not appendable (it was written by a plain upload).
+    #[error("the object is not appendable")]
+    NotAppendable,
     #[error("{service} failed: {detail}")]
     Failed {
         service: &'static str,
@@ -35,6 +41,8 @@ impl UpstreamError {
             UpstreamError::Timeout { .. } => "timeout",
             UpstreamError::UploadGone => "no-such-upload",
             UpstreamError::PartsRejected { .. } => "invalid-parts",
+            UpstreamError::AppendPosition { .. } => "append-position",
+            UpstreamError::NotAppendable => "not-appendable",
             UpstreamError::Failed { class, .. } => class,
             UpstreamError::Refused { status, .. } => match status {
                 401 | 403 => "denied",

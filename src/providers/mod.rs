@@ -43,6 +43,10 @@ impl Providers {
                     &settings.callbacks,
                     http.clone(),
                 )),
+                VendorBucket::Cos(vendor) => Arc::new(
+                    cos::CosProvider::new(b.clone(), vendor, http.clone())
+                        .map_err(|e| ConfigError::new(&format!("buckets.{name}"), e))?,
+                ),
             };
             map.insert(name.clone(), p);
         }

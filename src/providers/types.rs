@@ -49,6 +49,9 @@ pub struct UrlRequest<'a> {
     /// signature scheme can pin it).
     pub content_length: Option<u64>,
     pub callback: Option<&'a CallbackRequest>,
+    /// The gateway's binding of the object to this upload, for vendors that store it with
+    /// the object and show it on HeadObject (COS: a signed `x-cos-meta-*` header).
+    pub binding: Option<&'a str>,
     pub now: OffsetDateTime,
     pub expires_in: u64,
 }
@@ -78,6 +81,8 @@ pub struct ObjectMeta {
     pub etag: Option<String>,
     pub content_type: Option<String>,
     pub crc64: Option<String>,
+    /// The binding stored with the object ([`UrlRequest::binding`]), where the vendor keeps one.
+    pub binding: Option<String>,
 }
 
 pub struct FormRequest<'a> {
@@ -88,6 +93,8 @@ pub struct FormRequest<'a> {
     pub min_size: u64,
     pub max_size: u64,
     pub callback: Option<&'a CallbackRequest>,
+    /// As [`UrlRequest::binding`]: a field the form must carry.
+    pub binding: Option<&'a str>,
     pub credentials: Option<Credentials<'a>>,
     pub now: OffsetDateTime,
     pub expires_in: u64,

@@ -3,6 +3,7 @@
 
 mod app_server;
 mod callbacks;
+mod cos_sdk;
 mod create;
 mod credentials;
 mod demo;
@@ -117,6 +118,10 @@ pub fn router(state: &AppState) -> Router {
             "/v1/uploads/form/oss-app-server",
             app_server::oss_app_server,
         );
+    }
+    if state.uploads.providers().kinds().contains("cos") {
+        r.get("/v1/credentials/cos-sdk", cos_sdk::get);
+        r.post("/v1/credentials/cos-sdk", cos_sdk::post);
     }
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);

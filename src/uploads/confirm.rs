@@ -26,6 +26,8 @@ pub enum Outcome {
     Missing,
     Expired,
     Rejected,
+    /// An object is there, but not the one this upload's right wrote (its binding differs).
+    Unbound,
 }
 
 impl Outcome {
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::Missing => "missing",
             Outcome::Expired => "expired",
             Outcome::Rejected => "rejected",
+            Outcome::Unbound => "unbound",
         }
     }
 }
@@ -47,6 +50,7 @@ impl Uploads {
         let rec = self.load_own(user, id).await?;
         match self.check_storage(&rec, "confirm").await? {
             (Outcome::Missing, _) => Err(ApiError::ObjectMissing),
+            (Outcome::Unbound, _) => Err(ApiError::ObjectBindingMismatch),
             (Outcome::Rejected, r) => Err(ApiError::UploadRejected(
                 r.failure.unwrap_or_else(|| "rules broken".into()),
             )),
@@ -86,6 +90,9 @@ impl Uploads {
         let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
             return Ok((Outcome::Missing, rec.clone()));
         };
+        if !self.binding_holds(provider.as_ref(), rec, &meta) {
+            return Ok((Outcome::Unbound, rec.clone()));
+        }
         let mut callback = VerifiedCallback::from_storage_check(
             provider.kind(),
             self.now(),
@@ -163,7 +170,7 @@ impl Uploads {
                 self.check_storage(&rec, "reconciler").await
             };
             match outcome {
-                Ok((Outcome::Missing, _)) => self.expire(&rec).await?,
+                Ok((Outcome::Missing | Outcome::Unbound, _)) => self.expire(&rec).await?,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(upload_id = %rec.id, error = %e, "reconcile failed; will retry")

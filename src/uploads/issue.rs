@@ -41,6 +41,7 @@ impl Uploads {
     /// A presigned PUT for one object, pinned to its declared size and type.
     pub async fn presign(&self, user: &UserId, ask: &PutObject) -> Result<IssuedUrl, ApiError> {
         let plan = self.plan(user, UploadKind::Presign, ask).await?;
+        let binding = self.object_binding(plan.provider.as_ref(), &plan.record);
         let signed = plan.provider.presign(
             &UrlRequest {
                 op: ObjectOp::Put,
@@ -49,6 +50,7 @@ impl Uploads {
                 content_md5: plan.content_md5.as_deref(),
                 content_length: ask.size,
                 callback: plan.callback.as_ref(),
+                binding: binding.as_deref(),
                 now: plan.now,
                 expires_in: rules::expires_in(&plan.profile),
             },
@@ -115,7 +117,12 @@ impl Uploads {
             return Err(rules::kind_not_allowed(&profile, "append"));
         }
         let (record, now) = match (existing, ask, content_type) {
-            (Some(r), _, _) => (r, self.now()),
+            (Some(r), _, _) => {
+                let check = provider.check_append(&r.key, position);
+                self.upstream(provider.as_ref(), "CheckAppend", check)
+                    .await?;
+                (r, self.now())
+            }
             (None, AppendAsk::First { filename, .. }, Some(ct)) => {
                 let filename = filename.ok_or_else(|| {
                     ApiError::InvalidArgument("filename: required for the first append".into())
@@ -135,6 +142,7 @@ impl Uploads {
             }
             _ => return Err(ApiError::internal("append: inconsistent ask")),
         };
+        let binding = self.object_binding(provider.as_ref(), &record);
         let signed = provider.presign(
             &UrlRequest {
                 op: ObjectOp::Append { position },
@@ -143,6 +151,7 @@ impl Uploads {
                 content_md5: None,
                 content_length: Some(size),
                 callback: None,
+                binding: binding.as_deref(),
                 now,
                 expires_in: rules::expires_in(&profile),
             },
@@ -194,6 +203,7 @@ impl Uploads {
             Some(s) => (s, s),
             None => (profile.min_size, profile.max_size),
         };
+        let binding = self.object_binding(plan.provider.as_ref(), &plan.record);
         let signed = forms.sign_form(&FormRequest {
             key: &key,
             key_is_prefix: profile.client_chosen_name,
@@ -201,6 +211,7 @@ impl Uploads {
             min_size: min,
             max_size: max,
             callback: plan.callback.as_ref(),
+            binding: binding.as_deref(),
             credentials: None,
             now: plan.now,
             expires_in: rules::expires_in(&profile),

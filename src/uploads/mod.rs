@@ -18,9 +18,11 @@ pub mod create;
 pub mod grants;
 pub mod issue;
 pub mod multipart;
+mod object_binding;
 pub mod objects;
 mod plan;
 pub mod rules;
+pub mod scope;
 pub mod sweeper;
 mod upstream;
 

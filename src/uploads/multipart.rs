@@ -222,6 +222,7 @@ impl Uploads {
                             _ => None,
                         },
                         callback: None,
+                        binding: None,
                         now,
                         expires_in,
                     },

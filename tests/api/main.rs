@@ -11,6 +11,8 @@ mod cli_cos;
 mod cli_s3;
 mod cluster;
 mod content_check;
+mod cos;
+mod cos_sts;
 mod deploy;
 mod errors;
 mod forgery;

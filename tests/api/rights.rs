@@ -391,8 +391,10 @@ pub(crate) fn with_sts(
     timeout_ms: u64,
 ) {
     raw.buckets.get_mut("main").unwrap().sts = Some(StsSection {
-        endpoint: url.to_string(),
+        endpoint: Some(url.to_string()),
         role_arn: "acs:ram::1234567890123456:role/upload-gateway".into(),
+        action: None,
+        region: None,
         duration_secs: 3600,
         timeout_ms,
         access_key_id: Some(STS_ACCESS_KEY_ID.into()),

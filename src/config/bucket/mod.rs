@@ -3,8 +3,10 @@
 //! [`VendorBucket`], checked by that vendor's own module, so one vendor's rules (OSS's bucket
 //! names, its `acs:ram::` role ARNs) never apply to another's buckets.
 
+mod cos;
 mod oss;
 
+pub use cos::{CosBucket, CosStsAction, CosStsSettings};
 pub use oss::{OssBucket, OssStsSettings, SignatureVersion};
 
 use super::values::{ms, parse_http_url};
@@ -17,16 +19,18 @@ use url::Url;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderKind {
     Oss,
+    Cos,
 }
 
 impl ProviderKind {
     /// Every vendor `provider = "..."` accepts.
-    pub const ALL: [ProviderKind; 1] = [ProviderKind::Oss];
+    pub const ALL: [ProviderKind; 2] = [ProviderKind::Oss, ProviderKind::Cos];
 
     /// The name in `provider = "..."`, metrics labels and `/v1/callbacks/{provider}`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Oss => "oss",
+            ProviderKind::Cos => "cos",
         }
     }
 
@@ -49,12 +53,14 @@ pub enum UrlStyle {
 /// The settings only one vendor has, one variant per vendor.
 pub enum VendorBucket {
     Oss(OssBucket),
+    Cos(CosBucket),
 }
 
 impl VendorBucket {
     pub fn kind(&self) -> ProviderKind {
         match self {
             VendorBucket::Oss(_) => ProviderKind::Oss,
+            VendorBucket::Cos(_) => ProviderKind::Cos,
         }
     }
 }
@@ -84,6 +90,7 @@ struct Shared<'a> {
     /// The config name, for naming keys in errors.
     name: &'a str,
     bucket: &'a str,
+    region: &'a str,
     access_key_id: &'a str,
     access_key_secret: &'a SecretString,
     world_readable_ok: bool,
@@ -127,6 +134,10 @@ pub(super) fn validate(
             ),
         )
     })?;
+    let (cos_endpoint, endpoint) = match kind {
+        ProviderKind::Cos => cos::endpoint(&bucket, &region, &endpoint),
+        ProviderKind::Oss => (String::new(), endpoint),
+    };
     let endpoint = parse_http_url(&key("endpoint"), &endpoint)?;
     if endpoint.path() != "/" || endpoint.query().is_some() {
         return Err(ConfigError::new(
@@ -134,7 +145,8 @@ pub(super) fn validate(
             "must be a bare origin such as https://oss-cn-hangzhou.aliyuncs.com",
         ));
     }
-    let url_style = match url_style.as_deref().unwrap_or("virtual-hosted") {
+    let url_style_raw = url_style;
+    let url_style = match url_style_raw.as_deref().unwrap_or("virtual-hosted") {
         "virtual-hosted" => UrlStyle::VirtualHosted,
         "cname" => UrlStyle::Cname,
         "path" => UrlStyle::Path,
@@ -164,12 +176,20 @@ pub(super) fn validate(
     let shared = Shared {
         name,
         bucket: &bucket,
+        region: &region,
         access_key_id: &access_key_id,
         access_key_secret: &access_key_secret,
         world_readable_ok: world,
     };
     let vendor = match kind {
         ProviderKind::Oss => VendorBucket::Oss(oss::validate(&shared, signature_version, sts)?),
+        ProviderKind::Cos => VendorBucket::Cos(cos::validate(
+            &shared,
+            cos_endpoint,
+            signature_version,
+            url_style_raw.as_deref(),
+            sts,
+        )?),
     };
     Ok(BucketSettings {
         name: name.to_string(),

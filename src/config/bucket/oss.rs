@@ -73,6 +73,17 @@ fn check_bucket_name(b: &Shared<'_>) -> Result<(), ConfigError> {
 
 fn validate_sts(b: &Shared<'_>, s: raw::StsSection) -> Result<OssStsSettings, ConfigError> {
     let key = |k: &str| b.key(&format!("sts.{k}"));
+    for (name, set) in [
+        ("action", s.action.is_some()),
+        ("region", s.region.is_some()),
+    ] {
+        if set {
+            return Err(ConfigError::new(
+                &key(name),
+                "is a COS key; OSS does not read it",
+            ));
+        }
+    }
     if !(900..=43200).contains(&s.duration_secs) {
         return Err(ConfigError::new(
             &key("duration_secs"),
@@ -102,7 +113,10 @@ fn validate_sts(b: &Shared<'_>, s: raw::StsSection) -> Result<OssStsSettings, Co
         }
     };
     Ok(OssStsSettings {
-        endpoint: parse_http_url(&key("endpoint"), &s.endpoint)?,
+        endpoint: parse_http_url(
+            &key("endpoint"),
+            s.endpoint.as_deref().unwrap_or("https://sts.aliyuncs.com"),
+        )?,
         role_arn: s.role_arn,
         duration: Duration::from_secs(s.duration_secs),
         timeout: ms(&key("timeout_ms"), s.timeout_ms)?,
@@ -123,6 +137,7 @@ mod tests {
         let s = Settings::from_toml(&text).map_err(|e| e.to_string())?;
         match &s.buckets["main"].vendor {
             VendorBucket::Oss(oss) => Ok(oss.clone()),
+            _ => Err("not an OSS bucket".into()),
         }
     }
 

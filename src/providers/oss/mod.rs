@@ -203,6 +203,7 @@ impl Provider for OssProvider {
                     content_md5: None,
                     content_length: None,
                     callback: None,
+                    binding: None,
                     now: OffsetDateTime::now_utc(),
                     expires_in: 60,
                 },
@@ -253,6 +254,7 @@ impl Provider for OssProvider {
                 etag: text("etag").map(|e| e.trim_matches('"').to_ascii_uppercase()),
                 content_type: text("content-type"),
                 crc64: text("x-oss-hash-crc64ecma"),
+                binding: None,
             }))
         })
     }

@@ -1,0 +1,68 @@
+//! The COS SDKs' `ScopeLimit`: with it the JS and mini-program SDKs send the scope they are
+//! about to sign for (`[{action, bucket, region, prefix}]`, `prefix` being the object key),
+//! and the credential server refuses anything outside what it grants. Here that is the
+//! caller's prefix in the profile's bucket and region, and only upload actions.
+
+use super::Uploads;
+use super::grants::IssuedGrant;
+use crate::domain::UserId;
+use crate::error::ApiError;
+use serde::Deserialize;
+
+/// What the COS SDKs may ask to do with the gateway's temporary keys.
+const ACTIONS: &[&str] = &[
+    "PutObject",
+    "PostObject",
+    "AppendObject",
+    "InitiateMultipartUpload",
+    "ListMultipartUploads",
+    "ListParts",
+    "UploadPart",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+];
+
+/// One entry of the SDK's `Scope`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScopeItem {
+    pub action: String,
+    pub bucket: String,
+    pub region: String,
+    #[serde(default)]
+    pub prefix: String,
+}
+
+impl Uploads {
+    /// Credentials for `profile`, refused (`scope-not-allowed`) when an entry of `scope` asks
+    /// for another action, bucket, region or key outside the caller's prefix.
+    pub async fn credentials_in_scope(
+        &self,
+        user: &UserId,
+        profile: &str,
+        scope: &[ScopeItem],
+    ) -> Result<IssuedGrant, ApiError> {
+        let issued = self.credentials(user, profile).await?;
+        let b = &issued.profile.bucket;
+        for item in scope {
+            let action = item
+                .action
+                .strip_prefix("name/cos:")
+                .unwrap_or(&item.action);
+            let why = if !ACTIONS.contains(&action) {
+                "action"
+            } else if item.bucket != b.bucket {
+                "bucket"
+            } else if item.region != b.region {
+                "region"
+            } else if !item.prefix.starts_with(&issued.grant.prefix) || item.prefix.contains("..") {
+                "prefix"
+            } else {
+                continue;
+            };
+            return Err(ApiError::ScopeNotAllowed(format!(
+                "ScopeNotAllowed: the scope's {why} is outside what this profile grants"
+            )));
+        }
+        Ok(issued)
+    }
+}
