@@ -7,6 +7,7 @@ use super::headers::HeaderRequest;
 use super::location::S3Location;
 use super::sigv4::{EMPTY_SHA256, sha256_hex};
 use super::types::{InputError, Method};
+use super::xml::CompletedPart;
 use time::OffsetDateTime;
 
 /// A request ready to send. Not `Debug`: its `Authorization` header is a credential.
@@ -15,13 +16,6 @@ pub struct SignedRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-}
-
-/// One part of a CompleteMultipartUpload, as UploadPart / ListParts reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompletedPart {
-    pub part_number: u32,
-    pub etag: String,
 }
 
 struct Call<'a> {

@@ -14,6 +14,7 @@ pub mod s3_event;
 pub mod sigv4;
 pub mod sns;
 pub mod sns_cert_url;
+mod sns_error;
 pub mod sts;
 pub mod types;
 pub mod xml;
@@ -23,10 +24,11 @@ mod sns_vector_tests;
 #[cfg(test)]
 mod vector_tests;
 
-pub use control::{CompletedPart, SignedRequest};
+pub use control::SignedRequest;
 pub use location::{S3Location, UrlStyle};
 pub use presign::{PresignRequest, Presigned, PutHeaders};
 pub use types::{BucketName, Credentials, Expiry, InputError, Method, Region, Service};
+pub use xml::CompletedPart;
 
 /// Signs for one key pair, region and service, reusing each day's signing key.
 pub struct Signer {

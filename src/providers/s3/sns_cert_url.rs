@@ -3,7 +3,7 @@
 //! `sns` (`sns.s3.<region>.amazonaws.com`), so the host must equal
 //! `sns.<region of the TopicArn>.amazonaws.com` exactly.
 
-use super::sns::SnsError;
+use super::sns_error::SnsError;
 
 /// `arn:<partition>:sns:<region>:<account>:<topic>`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,14 @@
 //! The XML of S3's multipart answers, parsed into plain values. Pure, so the upstream client
 //! (wired later) only moves bytes; every answer body is read whole before it is trusted.
 
-use super::control::CompletedPart;
 use serde::Deserialize;
+
+/// One part of a CompleteMultipartUpload, as UploadPart / ListParts reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    pub etag: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
