@@ -76,6 +76,8 @@ require_free_port() {
     echo "error: port $1 ($2) is already in use on 127.0.0.1; stop what holds it (ss -ltnp 'sport = :$1')" >&2
     exit 1
   fi
+}
+
 # Garage 2.5.0, a real S3 server (SigV4 on presigned URLs, POST policies, multipart), for the
 # S3 signer tests. Built from crates.io once (about 10 minutes on 2 cores) into a cache
 # outside the repository, so later runs and CI reuse the binary. Exports GARAGE_BIN.
