@@ -67,6 +67,8 @@ impl Uploads {
         let result = self.check_inner(rec).await;
         let label = match &result {
             Ok((o, _)) => o.label(),
+            // A client's mistake (another kind of upload, say) is not a failure to alert on.
+            Err(e) if actix_web::ResponseError::status_code(e).is_client_error() => "refused",
             Err(_) => "error",
         };
         self.metrics

@@ -352,3 +352,33 @@ async fn job_locks_belong_to_one_token_are_renewed_while_the_job_runs_and_releas
     assert_eq!(ran, None);
     assert!(store.release(held.unwrap()).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_confirm_the_client_should_not_have_sent_is_counted_as_refused_not_as_an_error() {
+    let app = spawn_app().await;
+    let grant = record(
+        "rita",
+        UploadKind::Sts,
+        UploadStatus::Issued,
+        OffsetDateTime::now_utc() + time::Duration::minutes(15),
+    );
+    app.store().create_record(&grant).await.unwrap();
+    let resp = app
+        .as_user(
+            "rita",
+            Method::POST,
+            &format!("/v1/uploads/{}/confirm", grant.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let text = app.metrics_text().await;
+    let line = |outcome: &str| {
+        format!(
+            r#"upload_gateway_reconciliations_total{{outcome="{outcome}",trigger="confirm"}} 1"#
+        )
+    };
+    assert!(text.contains(&line("refused")), "{text}");
+    assert!(!text.contains(&line("error")));
+}
