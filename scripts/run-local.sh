@@ -28,7 +28,10 @@ if ! $redis_up; then
 fi
 
 echo "building (release) ..."
-cargo build --release --locked --bin upload-gateway && cargo build --release --locked -p oss-local --bin oss-local
+# Two commands, not one `&&` list: under `set -e` a failure inside such a list would not stop
+# the script, and it would go on to start stale binaries.
+cargo build --release --locked --bin upload-gateway
+cargo build --release --locked -p oss-local --bin oss-local
 
 # The same bucket, region and key pair as [buckets.local] in config/local.toml.
 target/release/oss-local --listen 127.0.0.1:9000 --data-dir data/oss-local --region local \
