@@ -167,6 +167,9 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
         .and_then(|s| crate::providers::Providers::check(&s).map(|()| s));
     match checked {
         Ok(s) => {
+            for w in s.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!(
                 "config ok: {} bucket(s), {} profile(s)",
                 s.buckets.len(),
@@ -204,6 +207,9 @@ fn serve(path: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for w in settings.warnings() {
+        tracing::warn!(warning = %w, "suspicious configuration");
+    }
     runtime.block_on(async {
         let app = match Application::build(settings).await {
             Ok(app) => app,

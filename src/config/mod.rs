@@ -150,6 +150,28 @@ impl Settings {
     pub fn profile(&self, name: &str) -> Option<&Arc<Profile>> {
         self.profiles.get(name)
     }
+
+    /// Settings that load but are likely wrong: `check-config` prints them, `serve` logs them.
+    pub fn warnings(&self) -> Vec<String> {
+        let loopback = |u: &Url| match u.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let mut out = Vec::new();
+        if loopback(&self.callbacks.url) && self.profiles.values().any(|p| p.callback) {
+            for b in self.buckets.values().filter(|b| !loopback(&b.endpoint)) {
+                out.push(format!(
+                    "callbacks go to {}, a loopback address, but bucket '{}' is at {}: storage cannot reach it and every upload will end in 203 CallbackFailed; set server.public_url (or callbacks.public_url) to an address storage can reach",
+                    self.callbacks.url,
+                    b.name,
+                    b.endpoint.host_str().unwrap_or("?")
+                ));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]

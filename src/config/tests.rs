@@ -185,3 +185,21 @@ fn the_demo_runs_only_on_loopback_and_the_local_config_is_valid() {
     let s = Settings::load(Some(&path)).unwrap();
     assert!(s.demo.enabled && s.uppy.profile.is_some());
 }
+
+#[test]
+fn a_loopback_callback_url_with_a_cloud_bucket_is_warned_about() {
+    let cloud = Settings::from_toml(MINIMAL).unwrap();
+    let w = cloud.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("bucket 'main'") && w[0].contains("server.public_url"),
+        "{w:?}"
+    );
+    let reachable = Settings::from_toml(&format!(
+        "[server]\npublic_url = \"https://gw.example.com\"\n{MINIMAL}"
+    ))
+    .unwrap();
+    assert!(reachable.warnings().is_empty());
+    let local = Settings::from_toml(include_str!("../../config/local.toml")).unwrap();
+    assert!(local.warnings().is_empty(), "{:?}", local.warnings());
+}
