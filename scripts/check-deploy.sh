@@ -101,6 +101,8 @@ sha256 = "$(printf %s "$key" | "$bin" hash-api-key)"
 enabled = true
 per_minute = 1
 burst = 4
+[metrics]
+public = true
 [security]
 ticket_secret = "deploy-check-ticket-secret"
 [multipart]

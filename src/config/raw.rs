@@ -92,6 +92,8 @@ pub struct MetricsSection {
     pub listen: Option<String>,
     pub bearer_token: Option<SecretString>,
     pub bearer_token_file: Option<PathBuf>,
+    /// Serve `/metrics` on the API port without a token (local development).
+    pub public: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,16 @@ use url::Url;
 pub struct MetricsSettings {
     pub listen: Option<SocketAddr>,
     pub bearer_token: Option<SecretString>,
+    /// `/metrics` on the API port without a token.
+    pub public: bool,
+}
+
+impl MetricsSettings {
+    /// Whether the API listener serves `/metrics`: not by default, because it is public;
+    /// only with a token, or when a deployment says so explicitly.
+    pub fn on_api_port(&self) -> bool {
+        self.listen.is_none() && (self.bearer_token.is_some() || self.public)
+    }
 }
 
 /// The address to bind and the URL clients reach it by.
@@ -45,6 +55,7 @@ pub(super) fn validate_metrics(
             m.bearer_token_file.as_deref(),
             world,
         )?,
+        public: m.public,
     })
 }
 

@@ -94,7 +94,7 @@ impl Router {
 /// Builds the route set of the API listener.
 pub fn router(state: &AppState) -> Router {
     let mut r = Router::default();
-    let metrics_here = state.settings.metrics.listen.is_none();
+    let metrics_here = state.settings.metrics.on_api_port();
 
     // Load balancers probe with HEAD as often as with GET.
     r.get("/healthz", health::healthz);

@@ -243,6 +243,9 @@ public_url = "http://127.0.0.1:1"
 workers = 1
 shutdown_timeout_secs = 1
 
+[metrics]
+public = true
+
 [redis]
 url = "{redis_url}"
 key_prefix = "{prefix}"

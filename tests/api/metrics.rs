@@ -76,3 +76,12 @@ async fn metrics_can_live_on_their_own_listener() {
         .unwrap();
     assert!(text.contains("upload_gateway_callback_journal_depth"));
 }
+
+#[tokio::test]
+async fn metrics_are_not_public_on_the_api_port_by_default() {
+    let app = spawn_app_with(|raw| raw.metrics.public = false).await;
+    let resp = app.request(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let (_, code, _) = error_code(resp).await;
+    assert_eq!(code, "route-not-found");
+}
