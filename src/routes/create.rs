@@ -2,6 +2,7 @@
 //! PUT or a multipart upload by size; the answer carries everything for the first step.
 
 use super::multipart::{SignedPartAnswer, part_answers};
+use super::rights::ObjectBody;
 use crate::auth::AuthUser;
 use crate::domain::UserId;
 use crate::error::ApiError;
@@ -9,20 +10,9 @@ use crate::state::AppState;
 use crate::uploads::PutObject;
 use crate::uploads::create::Created;
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    profile: String,
-    filename: String,
-    content_type: String,
-    size: u64,
-    content_md5: Option<String>,
-    vars: Option<BTreeMap<String, String>>,
-}
 
 #[derive(Serialize)]
 struct PutStep {
@@ -59,18 +49,9 @@ struct CreateAnswer {
 pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
-    body: web::Json<CreateBody>,
+    body: web::Json<ObjectBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    let ask = PutObject {
-        profile: b.profile,
-        filename: b.filename,
-        content_type: b.content_type,
-        size: Some(b.size),
-        content_md5: b.content_md5,
-        vars: b.vars,
-    };
-    create_for(&state, &who.user, &ask).await
+    create_for(&state, &who.user, &body.into_inner().into()).await
 }
 
 /// Shared with the demo page, which acts as `demo.user` with `demo.profile`.

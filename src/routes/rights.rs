@@ -11,15 +11,29 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
+/// One object of a known size: the body of `POST /v1/uploads/presign` and `POST /v1/uploads`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PresignBody {
+pub struct ObjectBody {
     profile: String,
     filename: String,
     content_type: String,
     size: u64,
     content_md5: Option<String>,
     vars: Option<BTreeMap<String, String>>,
+}
+
+impl From<ObjectBody> for PutObject {
+    fn from(b: ObjectBody) -> PutObject {
+        PutObject {
+            profile: b.profile,
+            filename: b.filename,
+            content_type: b.content_type,
+            size: Some(b.size),
+            content_md5: b.content_md5,
+            vars: b.vars,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -60,17 +74,9 @@ pub(super) fn url_answer(issued: IssuedUrl) -> HttpResponse {
 pub async fn presign(
     state: web::Data<AppState>,
     who: AuthUser,
-    body: web::Json<PresignBody>,
+    body: web::Json<ObjectBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    let ask = PutObject {
-        profile: b.profile,
-        filename: b.filename,
-        content_type: b.content_type,
-        size: Some(b.size),
-        content_md5: b.content_md5,
-        vars: b.vars,
-    };
+    let ask = body.into_inner().into();
     Ok(url_answer(state.uploads.presign(&who.user, &ask).await?))
 }
 
