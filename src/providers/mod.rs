@@ -7,6 +7,7 @@ mod capabilities;
 pub mod cos;
 pub mod encoding;
 mod error;
+mod multipart_xml;
 pub mod oss;
 pub mod s3;
 mod types;

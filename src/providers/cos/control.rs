@@ -9,6 +9,7 @@
 use super::presign::{self, ControlCall};
 use super::provider::{CosProvider, SERVICE, failed};
 use crate::domain::part_plan::MAX_PARTS;
+use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
 use crate::providers::{
     CallbackRequest, Completed, InProgress, InProgressPage, MultipartApi, PartInfo, PartLimits,
     UpstreamError,
@@ -137,56 +138,6 @@ impl CosProvider {
             Err(e) => Err(e),
         }
     }
-}
-
-#[derive(Deserialize)]
-struct InitiateDoc {
-    #[serde(rename = "UploadId")]
-    upload_id: String,
-}
-
-#[derive(Deserialize)]
-struct ListPartsDoc {
-    #[serde(rename = "IsTruncated", default)]
-    truncated: bool,
-    #[serde(rename = "NextPartNumberMarker", default)]
-    next_marker: Option<u32>,
-    #[serde(rename = "Part", default)]
-    parts: Vec<PartDoc>,
-}
-
-#[derive(Deserialize)]
-struct PartDoc {
-    #[serde(rename = "PartNumber")]
-    number: u32,
-    #[serde(rename = "ETag")]
-    etag: String,
-    #[serde(rename = "Size")]
-    size: u64,
-    #[serde(rename = "LastModified", default)]
-    last_modified: String,
-}
-
-#[derive(Deserialize)]
-struct ListUploadsDoc {
-    #[serde(rename = "IsTruncated", default)]
-    truncated: bool,
-    #[serde(rename = "NextKeyMarker", default)]
-    next_key: String,
-    #[serde(rename = "NextUploadIdMarker", default)]
-    next_id: String,
-    #[serde(rename = "Upload", default)]
-    uploads: Vec<UploadDoc>,
-}
-
-#[derive(Deserialize)]
-struct UploadDoc {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "UploadId", alias = "UploadID")]
-    upload_id: String,
-    #[serde(rename = "Initiated", default)]
-    initiated: String,
 }
 
 fn unquote(etag: &str) -> String {

@@ -10,6 +10,7 @@ use super::presign::PresignInput;
 use super::{sign_v1, sign_v4};
 use crate::config::SignatureVersion;
 use crate::domain::part_plan::MAX_PARTS;
+use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
 use crate::providers::{
     CallbackRequest, Completed, InProgress, InProgressPage, MultipartApi, PartInfo, PartLimits,
     UpstreamError,
@@ -161,56 +162,6 @@ impl OssProvider {
             .unwrap_or_else(|| format!("HTTP{status}"));
         Err(classify(status, code))
     }
-}
-
-#[derive(Deserialize)]
-struct InitiateDoc {
-    #[serde(rename = "UploadId")]
-    upload_id: String,
-}
-
-#[derive(Deserialize)]
-struct ListPartsDoc {
-    #[serde(rename = "IsTruncated", default)]
-    truncated: bool,
-    #[serde(rename = "NextPartNumberMarker", default)]
-    next_marker: Option<u32>,
-    #[serde(rename = "Part", default)]
-    parts: Vec<PartDoc>,
-}
-
-#[derive(Deserialize)]
-struct PartDoc {
-    #[serde(rename = "PartNumber")]
-    number: u32,
-    #[serde(rename = "ETag")]
-    etag: String,
-    #[serde(rename = "Size")]
-    size: u64,
-    #[serde(rename = "LastModified", default)]
-    last_modified: String,
-}
-
-#[derive(Deserialize)]
-struct ListUploadsDoc {
-    #[serde(rename = "IsTruncated", default)]
-    truncated: bool,
-    #[serde(rename = "NextKeyMarker", default)]
-    next_key: String,
-    #[serde(rename = "NextUploadIdMarker", default)]
-    next_id: String,
-    #[serde(rename = "Upload", default)]
-    uploads: Vec<UploadDoc>,
-}
-
-#[derive(Deserialize)]
-struct UploadDoc {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "UploadId")]
-    upload_id: String,
-    #[serde(rename = "Initiated", default)]
-    initiated: String,
 }
 
 /// The CompleteMultipartUpload request body.

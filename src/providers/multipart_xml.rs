@@ -1,0 +1,54 @@
+//! The multipart answers OSS and COS share (both speak S3's XML for these calls): parsed
+//! once here, so an adapter only knows its own differences.
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub(crate) struct InitiateDoc {
+    #[serde(rename = "UploadId")]
+    pub(crate) upload_id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListPartsDoc {
+    #[serde(rename = "IsTruncated", default)]
+    pub(crate) truncated: bool,
+    #[serde(rename = "NextPartNumberMarker", default)]
+    pub(crate) next_marker: Option<u32>,
+    #[serde(rename = "Part", default)]
+    pub(crate) parts: Vec<PartDoc>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PartDoc {
+    #[serde(rename = "PartNumber")]
+    pub(crate) number: u32,
+    #[serde(rename = "ETag")]
+    pub(crate) etag: String,
+    #[serde(rename = "Size")]
+    pub(crate) size: u64,
+    #[serde(rename = "LastModified", default)]
+    pub(crate) last_modified: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListUploadsDoc {
+    #[serde(rename = "IsTruncated", default)]
+    pub(crate) truncated: bool,
+    #[serde(rename = "NextKeyMarker", default)]
+    pub(crate) next_key: String,
+    #[serde(rename = "NextUploadIdMarker", default)]
+    pub(crate) next_id: String,
+    #[serde(rename = "Upload", default)]
+    pub(crate) uploads: Vec<UploadDoc>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UploadDoc {
+    #[serde(rename = "Key")]
+    pub(crate) key: String,
+    #[serde(rename = "UploadId", alias = "UploadID")]
+    pub(crate) upload_id: String,
+    #[serde(rename = "Initiated", default)]
+    pub(crate) initiated: String,
+}
