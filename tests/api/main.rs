@@ -27,6 +27,7 @@ mod objects;
 mod openapi;
 mod oss_sim;
 mod rights;
+mod s3;
 mod store;
 mod sts_callbacks;
 mod sts_standin;
