@@ -8,7 +8,8 @@
 //! - [`create`]: `POST /v1/uploads`, which picks simple or multipart by size.
 //! - [`grants`]: STS credentials, cached per (user, profile), single-flight.
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
-//! - [`confirm`]: asking storage when a callback never came, and the reconciler.
+//! - [`confirm`]: asking storage when a callback never came, and the reconciler;
+//!   `landed`: the same check for an object a storage notification names by key.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
@@ -17,6 +18,7 @@ pub mod confirm;
 pub mod create;
 pub mod grants;
 pub mod issue;
+mod landed;
 pub mod multipart;
 mod object_binding;
 pub mod objects;
