@@ -5,6 +5,7 @@ mod store_harness;
 
 mod app_server;
 mod auth;
+mod aws_sts_standin;
 mod callbacks;
 mod cli;
 mod cli_cos;
@@ -28,6 +29,7 @@ mod openapi;
 mod oss_sim;
 mod rights;
 mod s3;
+mod s3_sts;
 mod store;
 mod sts_callbacks;
 mod sts_standin;
