@@ -9,6 +9,9 @@ read back with AWS's own SDK (boto3):
    the gateway; boto3 reads back the same bytes.
 4. An object written with the bucket's own key (boto3 put_object, no binding) at an upload's
    key: confirm answers 409 object-binding-mismatch.
+5. With S3_BROWSER=1: @uppy/aws-s3 in headless Chromium through the gateway's /s3 routes
+   (tests/e2e/browser/s3_uppy.mjs), after boto3 gives the bucket the CORS rules a browser
+   needs (ETag exposed).
 
 Needs GARAGE_BIN, UPLOAD_GATEWAY_BIN and redis-server on PATH.
 """
@@ -31,7 +34,7 @@ GATEWAY = os.environ["UPLOAD_GATEWAY_BIN"]
 MIB = 1024 * 1024
 
 
-def config(workdir, gw_port, redis_port, garage):
+def config(workdir, gw_port, redis_port, garage, page_port):
     return f"""
 [server]
 listen = "127.0.0.1:{gw_port}"
@@ -48,6 +51,10 @@ user = "s3-e2e-user"
 sha256 = "{hashlib.sha256(API_KEY.encode()).hexdigest()}"
 [security]
 ticket_secret = "s3-e2e-ticket-secret-0123"
+[cors]
+allowed_origins = ["http://127.0.0.1:{page_port}"]
+[uppy]
+profile = "files"
 [callbacks]
 journal_dir = "{workdir}/journal"
 [buckets.garage]
@@ -194,17 +201,30 @@ def run(base, s3, failures):
           f"confirm refuses an object written without the binding: {st} {err.get('code')}")
 
 
+def browser(base, s3, page_port, failures):
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": [f"http://127.0.0.1:{page_port}"],
+        "AllowedMethods": ["GET", "PUT", "POST"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag", "Location"],
+    }]})
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, GATEWAY_URL=base, GATEWAY_API_KEY=API_KEY, PAGE_PORT=str(page_port))
+    r = subprocess.run(["node", os.path.join(here, "browser", "s3_uppy.mjs")], env=env)
+    check(failures, r.returncode == 0, "Uppy (@uppy/aws-s3) in Chromium against Garage")
+
+
 def main():
     failures = []
     with tempfile.TemporaryDirectory() as workdir:
         garage, endpoint = start_garage(workdir)
-        redis_port, gw_port = free_port(), free_port()
+        redis_port, gw_port, page_port = free_port(), free_port(), free_port()
         redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port),
                                   "--save", "", "--appendonly", "no", "--dir", workdir],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cfg = os.path.join(workdir, "gateway.toml")
         with open(cfg, "w") as fh:
-            fh.write(config(workdir, gw_port, redis_port, endpoint))
+            fh.write(config(workdir, gw_port, redis_port, endpoint, page_port))
         os.makedirs("target/tmp", exist_ok=True)
         log = open("target/tmp/e2e-s3-gateway.log", "a")
         gw = subprocess.Popen([GATEWAY, "serve", "--config", cfg], stdout=log, stderr=log)
@@ -214,6 +234,8 @@ def main():
             base = f"http://127.0.0.1:{gw_port}"
             wait_http(base + "/readyz")
             run(base, s3, failures)
+            if os.environ.get("S3_BROWSER") == "1" and not failures:
+                browser(base, s3, page_port, failures)
         finally:
             for p in (gw, redis, garage):
                 p.kill()
