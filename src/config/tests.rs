@@ -56,12 +56,17 @@ fn the_examples_s3_block_is_valid_when_uncommented() {
         .filter(|l| !l.starts_with("# #"))
         .map(|l| l.strip_prefix("# ").unwrap_or(l).to_string() + "\n")
         .collect();
-    let s3 = block
-        .replace("access_key_secret_file = \"/run/secrets/s3-secret-key\"", "access_key_secret = \"x\"");
+    let s3 = block.replace(
+        "access_key_secret_file = \"/run/secrets/s3-secret-key\"",
+        "access_key_secret = \"x\"",
+    );
     let s = Settings::from_toml(&format!("{MINIMAL}\n{s3}")).unwrap();
     let b = &s.buckets["s3"];
     assert_eq!(b.kind(), ProviderKind::S3);
-    assert_eq!(b.endpoint.as_str(), "https://s3.eu-central-1.amazonaws.com/");
+    assert_eq!(
+        b.endpoint.as_str(),
+        "https://s3.eu-central-1.amazonaws.com/"
+    );
     assert!(s.profiles["s3sts"].allows(crate::domain::UploadKind::Sts));
 }
 

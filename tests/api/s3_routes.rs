@@ -271,3 +271,50 @@ async fn uppy_routes_upload_to_an_s3_bucket_by_form_and_by_multipart() {
         (Some("completed"), Some(data.len() as u64))
     );
 }
+
+/// CompleteMultipartUpload may answer 200 and report the failure in the body (after
+/// whitespace it sent to keep the connection alive): that is an error, never a completion.
+#[tokio::test]
+async fn a_complete_answered_200_with_an_error_body_is_an_error() {
+    let (port, seen) = serve_raw(|line: String| async move {
+        let body = if line.contains("?uploads") {
+            "<InitiateMultipartUploadResult><Bucket>gateway-tests</Bucket><Key>k</Key><UploadId>up-1</UploadId></InitiateMultipartUploadResult>".to_string()
+        } else {
+            "\n    \n    \n<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>".to_string()
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let app = spawn_app_with(move |raw| add_s3_bucket(raw, &endpoint)).await;
+    let mp = app
+        .app_state
+        .uploads
+        .providers()
+        .get("s3")
+        .unwrap()
+        .multipart()
+        .unwrap();
+    let id = mp
+        .initiate("s3docs/x/k.bin", "application/octet-stream")
+        .await
+        .unwrap();
+    assert_eq!(id, "up-1");
+    let e = mp
+        .complete("s3docs/x/k.bin", &id, &[(1, "\"abc\"".into())], None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, upload_gateway::providers::UpstreamError::Refused { code, .. } if code == "InternalError"),
+        "{e:?}"
+    );
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("uploadId=up-1"))
+    );
+}
