@@ -16,6 +16,15 @@ async fn an_object_named_only_by_key_is_completed_from_garages_head_object() {
     };
     let app = s3_gateway(&g.endpoint).await;
     let uploads = &app.app_state.uploads;
+    assert_eq!(
+        uploads.buckets_named("s3", crate::garage::BUCKET),
+        ["s3".to_string()]
+    );
+    assert!(
+        uploads
+            .buckets_named("oss", crate::garage::BUCKET)
+            .is_empty()
+    );
     let (_, r) = post(
         &app,
         "frank",
