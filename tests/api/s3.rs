@@ -389,7 +389,7 @@ async fn the_sweeper_aborts_an_abandoned_s3_multipart_upload_on_garage() {
         .multipart()
         .unwrap();
     // An orphan too: initiated on Garage under the profile's prefix, never recorded.
-    mp.initiate("s3docs/ghost/orphan.bin", "application/octet-stream")
+    mp.initiate("s3docs/ghost/orphan.bin", "application/octet-stream", None)
         .await
         .unwrap();
     let listed = mp.list_uploads("s3docs/", None).await.unwrap();

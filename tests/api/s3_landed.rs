@@ -93,3 +93,78 @@ async fn an_object_named_only_by_key_is_completed_from_garages_head_object() {
         assert!(e.status_code().is_client_error(), "{bucket} {key}: {e}");
     }
 }
+
+/// A multipart upload storage completed without the gateway recording it (the gateway's
+/// answer was lost, or it stopped in between): the binding set on CreateMultipartUpload is
+/// on the object, so the notice for its key completes the record.
+#[tokio::test]
+async fn a_multipart_object_completed_behind_the_gateways_back_is_completed_by_key() {
+    use upload_gateway::uploads::confirm::Outcome;
+    let Some(g) = spawn_garage().await else {
+        return;
+    };
+    let app = s3_gateway(&g.endpoint).await;
+    let mib = 1024 * 1024;
+    let data: Vec<u8> = (0..6 * mib).map(|i| (i % 253) as u8).collect();
+    let (status, m) = post(
+        &app,
+        "lee",
+        "/v1/multipart",
+        json!({"profile": "s3docs", "filename": "big.bin",
+        "content_type": "application/octet-stream", "size": data.len(), "part_size": 5 * mib}),
+    )
+    .await;
+    assert_eq!(status, 201, "{m}");
+    let id = m["upload_id"].as_str().unwrap();
+    let key = m["key"].as_str().unwrap();
+    let (_, signed) = post(
+        &app,
+        "lee",
+        &format!("/v1/multipart/{id}/parts"),
+        json!({"part_numbers": [1, 2]}),
+    )
+    .await;
+    for (i, p) in signed["parts"].as_array().unwrap().iter().enumerate() {
+        let chunk = data[i * 5 * mib..((i + 1) * 5 * mib).min(data.len())].to_vec();
+        assert_eq!(send_signed(&app, p, chunk).await.status(), 200);
+    }
+    let rec = app
+        .store()
+        .get_record(&upload_gateway::domain::UploadId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let storage_id = rec.storage_upload_id.clone().unwrap();
+    let mp = app
+        .app_state
+        .uploads
+        .providers()
+        .get("s3")
+        .unwrap()
+        .multipart()
+        .unwrap();
+    let parts: Vec<(u32, String)> = mp
+        .list_parts(key, &storage_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.part_number, p.etag))
+        .collect();
+    mp.complete(key, &storage_id, &parts, None).await.unwrap();
+    let (_, before) = crate::multipart::json_of(app.get_upload("lee", id).await).await;
+    assert_eq!(before["status"], "uploading");
+
+    let uploads = &app.app_state.uploads;
+    let (outcome, rec) = uploads
+        .complete_from_storage("s3", key, "test")
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Completed);
+    let rec = rec.unwrap();
+    assert_eq!(rec.size, Some(data.len() as u64));
+    assert!(
+        rec.etag.as_deref().unwrap().ends_with("-2"),
+        "{:?}",
+        rec.etag
+    );
+}

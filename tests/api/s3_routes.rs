@@ -299,7 +299,7 @@ async fn a_complete_answered_200_with_an_error_body_is_an_error() {
         .multipart()
         .unwrap();
     let id = mp
-        .initiate("s3docs/x/k.bin", "application/octet-stream")
+        .initiate("s3docs/x/k.bin", "application/octet-stream", None)
         .await
         .unwrap();
     assert_eq!(id, "up-1");
