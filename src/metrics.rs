@@ -66,8 +66,8 @@ const STS_CLASSES: &[&str] = &[
     "timeout",
     "unreachable",
     "refused",
-    "bad-response",
-    "not-configured",
+    "bad_response",
+    "not_configured",
 ];
 const UPSTREAM_OPERATIONS: &[&str] = &[
     "InitiateMultipartUpload",
@@ -81,8 +81,8 @@ const UPSTREAM_CLASSES: &[&str] = &[
     "timeout",
     "connect",
     "protocol",
-    "no-such-upload",
-    "invalid-parts",
+    "no_such_upload",
+    "invalid_parts",
     "denied",
     "server",
     "rejected",

@@ -34,7 +34,7 @@ impl CredentialIssuer for CosProvider {
                 .cos
                 .sts
                 .as_ref()
-                .ok_or_else(|| failed("not-configured", "no [buckets.*.sts] section".into()))?;
+                .ok_or_else(|| failed("not_configured", "no [buckets.*.sts] section".into()))?;
             let policy = sts::policy_json(&StsPolicyInput {
                 region: &self.bucket.region,
                 bucket: self.location().bucket(),
@@ -59,7 +59,7 @@ impl CredentialIssuer for CosProvider {
                 (Some(h), Some(p)) => format!("{h}:{p}"),
                 (Some(h), None) => h.to_string(),
                 (None, _) => {
-                    return Err(failed("not-configured", "STS endpoint without host".into()));
+                    return Err(failed("not_configured", "STS endpoint without host".into()));
                 }
             };
             let signed = tc3::sign(

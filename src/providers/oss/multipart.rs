@@ -12,8 +12,7 @@ use crate::config::SignatureVersion;
 use crate::domain::part_plan::MAX_PARTS;
 use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
 use crate::providers::{
-    CallbackRequest, Completed, InProgress, InProgressPage, MultipartApi, PartInfo, PartLimits,
-    UpstreamError,
+    CallbackRequest, Completed, InProgressPage, MultipartApi, PartInfo, PartLimits, UpstreamError,
 };
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -356,23 +355,7 @@ impl MultipartApi for OssProvider {
                 )
                 .await?;
             let doc: ListUploadsDoc = parse("ListMultipartUploads", &a.body)?;
-            let uploads = doc
-                .uploads
-                .into_iter()
-                .map(|u| InProgress {
-                    key: u.key,
-                    storage_upload_id: u.upload_id,
-                    initiated: OffsetDateTime::parse(
-                        &u.initiated,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .ok(),
-                })
-                .collect();
-            Ok(InProgressPage {
-                uploads,
-                next: doc.truncated.then_some((doc.next_key, doc.next_id)),
-            })
+            Ok(doc.into_page())
         })
     }
 }

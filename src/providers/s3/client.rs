@@ -50,7 +50,7 @@ fn send_error(op: &str, e: reqwest::Error) -> UpstreamError {
 }
 
 pub(super) fn unsignable(op: &str, e: InputError) -> UpstreamError {
-    failed("not-configured", format!("{op}: cannot sign: {e}"))
+    failed("not_configured", format!("{op}: cannot sign: {e}"))
 }
 
 pub(super) fn protocol(op: &str, e: impl std::fmt::Display) -> UpstreamError {

@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 use time::OffsetDateTime;
 
 const SERVICE: &str = "STS";
+// Failure classes are those of `upload_gateway_sts_errors_total` (metrics::STS_CLASSES).
 /// An AssumeRole answer is a few KB.
 const MAX_ANSWER: usize = 64 * 1024;
 
@@ -28,7 +29,7 @@ fn send_error(e: reqwest::Error) -> UpstreamError {
     if e.is_timeout() {
         UpstreamError::Timeout { service: SERVICE }
     } else {
-        failed("connect", format!("AssumeRole: {}", e.without_url()))
+        failed("unreachable", format!("AssumeRole: {}", e.without_url()))
     }
 }
 
@@ -42,12 +43,12 @@ impl CredentialIssuer for S3Provider {
         Box::pin(async move {
             let (Some(s), Some(signer)) = (self.s3.sts.as_ref(), self.sts_signer.as_ref()) else {
                 return Err(failed(
-                    "not-configured",
+                    "not_configured",
                     "no [buckets.*.sts] section".into(),
                 ));
             };
             let prefix =
-                PolicyPrefix::parse(prefix).map_err(|e| failed("policy", e.to_string()))?;
+                PolicyPrefix::parse(prefix).map_err(|e| failed("not_configured", e.to_string()))?;
             let policy = sts::session_policy(self.location.bucket(), &prefix);
             let signed = signer
                 .assume_role(
@@ -60,7 +61,7 @@ impl CredentialIssuer for S3Provider {
                         now,
                     },
                 )
-                .map_err(|e| failed("not-configured", format!("AssumeRole: {e}")))?;
+                .map_err(|e| failed("not_configured", format!("AssumeRole: {e}")))?;
             let mut req = self.http.post(&signed.url).timeout(s.timeout);
             for (k, v) in &signed.headers {
                 req = req.header(k, v);
@@ -70,7 +71,10 @@ impl CredentialIssuer for S3Provider {
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(send_error)? {
                 if body.len() + chunk.len() > MAX_ANSWER {
-                    return Err(failed("protocol", "AssumeRole: answer too large".into()));
+                    return Err(failed(
+                        "bad_response",
+                        "AssumeRole: answer too large".into(),
+                    ));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -91,7 +95,7 @@ impl CredentialIssuer for S3Provider {
                     });
                 }
                 Err(XmlError::Unreadable(m)) if status == 200 => {
-                    return Err(failed("protocol", format!("AssumeRole: {m}")));
+                    return Err(failed("bad_response", format!("AssumeRole: {m}")));
                 }
                 Err(XmlError::Unreadable(_)) => {
                     return Err(UpstreamError::Refused {
@@ -105,7 +109,7 @@ impl CredentialIssuer for S3Provider {
                 &creds.expiration,
                 &time::format_description::well_known::Rfc3339,
             )
-            .map_err(|_| failed("protocol", "AssumeRole: unreadable Expiration".into()))?;
+            .map_err(|_| failed("bad_response", "AssumeRole: unreadable Expiration".into()))?;
             Ok(ScopedCredentials {
                 access_key_id: creds.access_key_id,
                 access_key_secret: creds.secret_access_key,
