@@ -3,7 +3,8 @@
 //! binding decide, so duplicates change nothing and unbound objects complete nothing.
 
 use crate::garage::spawn_garage;
-use crate::s3::{post, s3_gateway, send_signed};
+use crate::helpers::{TestApp, spawn_app_with};
+use crate::s3::{add_s3_bucket, post, s3_gateway, send_signed};
 use serde_json::json;
 
 /// The entry point a storage notification (SNS, MinIO webhook) calls with just bucket and
@@ -94,43 +95,37 @@ async fn an_object_named_only_by_key_is_completed_from_garages_head_object() {
     }
 }
 
-/// A multipart upload storage completed without the gateway recording it (the gateway's
-/// answer was lost, or it stopped in between): the binding set on CreateMultipartUpload is
-/// on the object, so the notice for its key completes the record.
-#[tokio::test]
-async fn a_multipart_object_completed_behind_the_gateways_back_is_completed_by_key() {
-    use upload_gateway::uploads::confirm::Outcome;
-    let Some(g) = spawn_garage().await else {
-        return;
-    };
-    let app = s3_gateway(&g.endpoint).await;
+/// Initiates a 6 MiB multipart upload through the gateway, PUTs its parts and completes it
+/// on Garage directly, as if the gateway's answer had been lost: storage holds the object,
+/// the record still says `uploading`. Returns the upload id, its key and the size.
+async fn finished_behind_the_gateways_back(app: &TestApp, user: &str) -> (String, String, usize) {
     let mib = 1024 * 1024;
     let data: Vec<u8> = (0..6 * mib).map(|i| (i % 253) as u8).collect();
     let (status, m) = post(
-        &app,
-        "lee",
+        app,
+        user,
         "/v1/multipart",
         json!({"profile": "s3docs", "filename": "big.bin",
         "content_type": "application/octet-stream", "size": data.len(), "part_size": 5 * mib}),
     )
     .await;
     assert_eq!(status, 201, "{m}");
-    let id = m["upload_id"].as_str().unwrap();
-    let key = m["key"].as_str().unwrap();
+    let id = m["upload_id"].as_str().unwrap().to_string();
+    let key = m["key"].as_str().unwrap().to_string();
     let (_, signed) = post(
-        &app,
-        "lee",
+        app,
+        user,
         &format!("/v1/multipart/{id}/parts"),
         json!({"part_numbers": [1, 2]}),
     )
     .await;
     for (i, p) in signed["parts"].as_array().unwrap().iter().enumerate() {
         let chunk = data[i * 5 * mib..((i + 1) * 5 * mib).min(data.len())].to_vec();
-        assert_eq!(send_signed(&app, p, chunk).await.status(), 200);
+        assert_eq!(send_signed(app, p, chunk).await.status(), 200);
     }
     let rec = app
         .store()
-        .get_record(&upload_gateway::domain::UploadId::parse(id).unwrap())
+        .get_record(&upload_gateway::domain::UploadId::parse(&id).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -144,27 +139,69 @@ async fn a_multipart_object_completed_behind_the_gateways_back_is_completed_by_k
         .multipart()
         .unwrap();
     let parts: Vec<(u32, String)> = mp
-        .list_parts(key, &storage_id)
+        .list_parts(&key, &storage_id)
         .await
         .unwrap()
         .into_iter()
         .map(|p| (p.part_number, p.etag))
         .collect();
-    mp.complete(key, &storage_id, &parts, None).await.unwrap();
-    let (_, before) = crate::multipart::json_of(app.get_upload("lee", id).await).await;
+    mp.complete(&key, &storage_id, &parts, None).await.unwrap();
+    let (_, before) = crate::multipart::json_of(app.get_upload(user, &id).await).await;
     assert_eq!(before["status"], "uploading");
+    (id, key, data.len())
+}
 
+/// A multipart upload storage completed without the gateway recording it (the gateway's
+/// answer was lost, or it stopped in between): the binding set on CreateMultipartUpload is
+/// on the object, so the notice for its key completes the record.
+#[tokio::test]
+async fn a_multipart_object_completed_behind_the_gateways_back_is_completed_by_key() {
+    use upload_gateway::uploads::confirm::Outcome;
+    let Some(g) = spawn_garage().await else {
+        return;
+    };
+    let app = s3_gateway(&g.endpoint).await;
+    let (_, key, size) = finished_behind_the_gateways_back(&app, "lee").await;
     let uploads = &app.app_state.uploads;
     let (outcome, rec) = uploads
-        .complete_from_storage("s3", key, "test")
+        .complete_from_storage("s3", &key, "test")
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Completed);
     let rec = rec.unwrap();
-    assert_eq!(rec.size, Some(data.len() as u64));
+    assert_eq!(rec.size, Some(size as u64));
     assert!(
         rec.etag.as_deref().unwrap().ends_with("-2"),
         "{:?}",
         rec.etag
     );
+}
+
+/// The same lost answer, with no notice at all: when the upload falls due, the sweeper asks
+/// storage before aborting, and completes the record instead of marking it `expired`.
+#[tokio::test]
+async fn the_sweeper_completes_a_due_upload_storage_already_finished() {
+    let Some(g) = spawn_garage().await else {
+        return;
+    };
+    let endpoint = g.endpoint.clone();
+    let app = spawn_app_with(move |raw| {
+        add_s3_bucket(raw, &endpoint);
+        raw.profiles.retain(|name, _| name == "s3docs");
+        raw.multipart.upload_expires_secs = 3;
+        raw.multipart.sweep_interval_secs = 3600;
+    })
+    .await;
+    let (id, _, size) = finished_behind_the_gateways_back(&app, "mia").await;
+    // Due 3 s after the initiate, which came before this point.
+    tokio::time::sleep(std::time::Duration::from_millis(3300)).await;
+    let swept = app.app_state.uploads.sweep_once().await.unwrap();
+    assert_eq!(
+        (swept.completed, swept.expired, swept.errors),
+        (1, 0, 0),
+        "{swept:?}"
+    );
+    let (_, rec) = crate::multipart::json_of(app.get_upload("mia", &id).await).await;
+    assert_eq!(rec["status"], "completed", "{rec}");
+    assert_eq!(rec["size"], size as u64);
 }
