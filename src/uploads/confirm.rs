@@ -113,6 +113,7 @@ impl Uploads {
             binding: Binding::Upload {
                 upload_id: rec.id.clone(),
                 user: rec.user.clone(),
+                declared_size: rec.declared_size,
             },
         };
         match record::apply(&self.store, &self.settings, &entry).await {

@@ -304,6 +304,7 @@ impl Uploads {
                 &rec.user,
                 &rec.id,
                 &rec.key,
+                rec.declared_size,
                 &ClientVars::from_record(&rec.vars),
             )
         });

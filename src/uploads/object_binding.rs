@@ -23,6 +23,7 @@ impl Uploads {
             let scope = TicketScope::Object {
                 upload_id: rec.id.as_str(),
                 key: &rec.key,
+                declared_size: None,
             };
             ticket::issue(self.ticket_secret(), rec.user.as_str(), &scope)
         })
@@ -41,6 +42,7 @@ impl Uploads {
         let scope = TicketScope::Object {
             upload_id: rec.id.as_str(),
             key: &rec.key,
+            declared_size: None,
         };
         meta.binding.as_deref().is_some_and(|presented| {
             ticket::verify(self.ticket_secret(), rec.user.as_str(), &scope, presented)

@@ -19,6 +19,7 @@ mod forgery;
 mod garage;
 mod garage_signing;
 mod health;
+mod journal_rules;
 mod key_urls;
 mod logs;
 mod metrics;
