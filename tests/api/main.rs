@@ -15,6 +15,7 @@ mod cos;
 mod cos_sts;
 mod deploy;
 mod errors;
+mod faults;
 mod forgery;
 mod garage;
 mod garage_signing;
