@@ -106,7 +106,8 @@ impl Gateway {
         }
     }
 
-    pub async fn journal_depth(&self) -> Option<i64> {
+    /// The value of the metric line starting with `series` (name and labels), since start.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
         let text = self
             .client
             .get(format!("{}/metrics", self.base()))
@@ -116,12 +117,21 @@ impl Gateway {
             .text()
             .await
             .ok()?;
-        text.lines().find_map(|l| {
-            l.strip_prefix("upload_gateway_callback_journal_depth ")?
-                .trim()
-                .parse()
-                .ok()
-        })
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    }
+
+    pub async fn journal_depth(&self) -> Option<i64> {
+        self.metric("upload_gateway_callback_journal_depth ")
+            .await
+            .map(|v| v as i64)
+    }
+
+    /// Callbacks answered 200 from the journal since this process started.
+    pub async fn journaled(&self) -> f64 {
+        self.metric(r#"upload_gateway_callbacks_total{provider="oss",result="journaled"} "#)
+            .await
+            .unwrap_or(0.0)
     }
 
     /// Waits until the journal is empty (replayed), up to `limit`.

@@ -162,9 +162,13 @@ async fn faults_on_one_redis_lose_no_acknowledged_callback() {
     pause(1000).await;
 
     load.phase("redis SIGSTOP");
+    let before = gw.journaled().await;
     redis.pause();
     pause(2000).await;
+    let frozen = gw.journaled().await - before;
     redis.resume();
+    println!("faults: {frozen} callbacks journaled while Redis was frozen");
+    assert!(frozen > 0.0, "callbacks were acknowledged from the journal");
     load.phase("after SIGCONT");
     assert!(
         gw.drained(Duration::from_secs(20)).await,
@@ -173,9 +177,13 @@ async fn faults_on_one_redis_lose_no_acknowledged_callback() {
     pause(1000).await;
 
     load.phase("redis SIGKILL");
+    let before = gw.journaled().await;
     redis.stop();
     pause(2000).await;
+    let down = gw.journaled().await - before;
     redis.launch_again();
+    println!("faults: {down} callbacks journaled while Redis was down");
+    assert!(down > 0.0, "callbacks were acknowledged from the journal");
     load.phase("redis restarted");
     assert!(
         gw.drained(Duration::from_secs(20)).await,
@@ -186,11 +194,20 @@ async fn faults_on_one_redis_lose_no_acknowledged_callback() {
     load.phase("gateway kill -9 while journaling");
     redis.stop();
     pause(1500).await;
+    let held = gw.journal_depth().await.unwrap_or(0);
     gw.kill9();
+    println!("faults: gateway killed with {held} acknowledged callbacks in its journal");
+    assert!(
+        held > 0,
+        "killed while the journal holds acknowledged callbacks"
+    );
     tear(&gw.journal);
     load.phase("torn journal tail");
     gw.start().await;
     pause(1500).await;
+    let after_tear = gw.journaled().await;
+    println!("faults: {after_tear} callbacks journaled after the torn tail");
+    assert!(after_tear > 0.0, "appends after the torn tail");
     redis.launch_again();
     assert!(
         gw.drained(Duration::from_secs(30)).await,
