@@ -103,6 +103,21 @@ impl ReplicatedCluster {
         port
     }
 
+    /// Freezes one master (SIGSTOP) for `ms`, shorter than the node timeout, so that no
+    /// failover starts: the gateway sees a hung shard, then the same master again.
+    pub fn freeze_a_master(&self, ms: u64) -> u16 {
+        let master = self
+            .nodes
+            .iter()
+            .find(|n| info(n, "replication").contains("role:master"))
+            .expect("a master");
+        master.pause();
+        std::thread::sleep(Duration::from_millis(ms));
+        master.resume();
+        self.wait("cluster whole after the freeze", |c| c.is_ready());
+        master.port
+    }
+
     pub async fn connection(&self) -> redis::cluster_async::ClusterConnection {
         redis::cluster::ClusterClient::new(self.urls())
             .unwrap()
