@@ -1,9 +1,9 @@
 //! Fault injection under load: genuine signed callbacks sent continuously while Redis is
 //! frozen (SIGSTOP/SIGCONT) and killed (SIGKILL, restart), the gateway is killed with -9
 //! while journaling and started again over a torn journal tail, its journal disk fills up,
-//! and (on a Redis Cluster with replicas) masters fail over and one is frozen briefly. After recovery every callback
-//! answered 200 must be recorded `completed` (lost = 0); doubled events are counted per
-//! upload in the streams and reported.
+//! and (on a Redis Cluster with replicas) masters fail over and one is frozen briefly.
+//! After recovery every callback answered 200 must be recorded `completed` (lost = 0);
+//! doubled events are counted per upload in the streams and reported.
 //!
 //! Slow and timing-driven, so not part of the plain `cargo test` run: `scripts/faults.sh`
 //! (run by `scripts/test.sh`) runs these with `--ignored` and prints the figures.
