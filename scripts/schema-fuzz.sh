@@ -55,8 +55,10 @@ id=$(curl -fsS -H 'X-Api-Key: local-dev-key' -H 'content-type: application/json'
   python3 -c 'import json,sys; print(json.load(sys.stdin)["upload_id"])')
 printf '[parameters]\n"path.id" = "%s"\n' "$id" >"$work/schemathesis.toml"
 
-report=target/tmp/schemathesis
+report=$PWD/target/tmp/schemathesis
 rm -rf "$report"
+# From the scratch directory: schemathesis keeps its cache (.schemathesis/) in the cwd.
+cd "$work"
 "$venv/bin/st" --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$gw_port/openapi.yaml" \
   --url "http://127.0.0.1:$gw_port" \
   -H "X-Api-Key: local-dev-key" \
