@@ -87,6 +87,12 @@ S3_BROWSER=1 UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh
 
+# Faults under load (Redis frozen and killed, gateway kill -9, torn journal, full journal
+# disk, cluster failover): no acknowledged callback lost; figures in target/tmp/faults-figures.txt.
+bash scripts/faults.sh
+# schemathesis against the served OpenAPI document: no 5xx, every answer as the spec says.
+bash scripts/schema-fuzz.sh
+
 # Dockerfile, compose, Kubernetes manifests, alert rules and dashboard, offline.
 bash scripts/check-deploy.sh
 

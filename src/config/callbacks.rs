@@ -53,6 +53,8 @@ pub struct CallbackSettings {
     pub callback_host: Option<String>,
     pub callback_sni: bool,
     pub key_url_prefixes: Vec<String>,
+    /// When not empty, the only URLs ever fetched (each also under a prefix above).
+    pub exact_key_urls: Vec<String>,
     pub pinned_keys: Vec<PinnedKey>,
     pub key_fetch_timeout: Duration,
     pub key_max_bytes: usize,
@@ -88,6 +90,28 @@ pub(super) fn validate(
             ));
         }
     }
+    for u in &c.exact_key_urls {
+        let parsed = parse_http_url("callbacks.exact_key_urls", u)?;
+        let normal = parsed.as_str() == u
+            && parsed.query().is_none()
+            && parsed.fragment().is_none()
+            && parsed.username().is_empty()
+            && parsed.password().is_none();
+        if !normal {
+            return Err(ConfigError::new(
+                "callbacks.exact_key_urls",
+                format!(
+                    "'{u}' must be a URL in its normal form, without query, fragment or user info (as a callback names it)"
+                ),
+            ));
+        }
+        if !c.key_url_prefixes.iter().any(|p| u.starts_with(p.as_str())) {
+            return Err(ConfigError::new(
+                "callbacks.exact_key_urls",
+                format!("'{u}' is under none of callbacks.key_url_prefixes"),
+            ));
+        }
+    }
     let mut pinned_keys = Vec::new();
     for (i, k) in c.pinned_keys.into_iter().enumerate() {
         let key = format!("callbacks.pinned_keys[{i}]");
@@ -118,6 +142,7 @@ pub(super) fn validate(
         callback_host: c.callback_host,
         callback_sni: c.callback_sni,
         key_url_prefixes: c.key_url_prefixes,
+        exact_key_urls: c.exact_key_urls,
         pinned_keys,
         key_fetch_timeout: ms("callbacks.key_fetch_timeout_ms", c.key_fetch_timeout_ms)?,
         key_max_bytes: c.key_max_bytes.max(256),

@@ -96,6 +96,7 @@ impl Uploads {
         let binding = Binding::Upload {
             upload_id: rec.id.clone(),
             user: rec.user.clone(),
+            declared_size: rec.declared_size,
         };
         self.complete_checked(rec, &profile, provider.as_ref(), &rec.key, meta, binding)
             .await

@@ -88,6 +88,7 @@ impl Uploads {
             Binding::Upload {
                 upload_id: rec.id.clone(),
                 user: rec.user.clone(),
+                declared_size: rec.declared_size,
             }
         } else if rec.kind == UploadKind::Form
             && profile.client_chosen_name

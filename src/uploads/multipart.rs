@@ -309,6 +309,7 @@ impl Uploads {
                 &rec.user,
                 &rec.id,
                 &rec.key,
+                rec.declared_size,
                 &ClientVars::from_record(&rec.vars),
             )
         });

@@ -28,6 +28,7 @@ impl Uploads {
             let scope = TicketScope::Object {
                 upload_id: rec.id.as_str(),
                 key: &rec.key,
+                declared_size: None,
             };
             let t = ticket::issue(self.ticket_secret(), rec.user.as_str(), &scope);
             format!("{}.{t}", rec.id.as_str())
@@ -47,6 +48,7 @@ impl Uploads {
         let scope = TicketScope::Object {
             upload_id: rec.id.as_str(),
             key: &rec.key,
+            declared_size: None,
         };
         let Some((id, presented)) = meta.binding.as_deref().and_then(|b| b.split_once('.')) else {
             return false;
