@@ -4,7 +4,8 @@
 //! `{"code": "...", "message": "..."}`. Messages of 5xx answers never carry internal
 //! detail: the cause is logged (with the request id) and the client gets a generic text.
 
-use crate::providers::{CallbackError, UpstreamError};
+use crate::providers::s3::sns::SnsError;
+use crate::providers::{CallbackError, NotificationError, UpstreamError};
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -119,6 +120,38 @@ pub enum ApiError {
     #[error("{0}")]
     ScopeNotAllowed(String),
 
+    // --- storage event notifications (SNS, MinIO webhooks) ---
+    #[error("{0}")]
+    Sns(SnsError),
+    #[error("the TopicArn is not one of callbacks.s3_sns.topic_arns; nothing was fetched")]
+    SnsTopicNotAllowed,
+    #[error("the SNS signing certificate could not be obtained; retry shortly")]
+    SnsCertUnavailable(String),
+    #[error(
+        "the SubscribeURL is not a ConfirmSubscription call on the topic's own SNS host; nothing was fetched"
+    )]
+    SnsSubscribeUrlRejected,
+    #[error(
+        "this gateway does not confirm SNS subscriptions (callbacks.s3_sns.confirm_subscriptions = false)"
+    )]
+    SnsConfirmationDisabled,
+    #[error("confirming the SNS subscription failed; SNS can resend the confirmation")]
+    SnsConfirmFailed(String),
+    #[error(
+        "the webhook needs 'Authorization: Bearer <callbacks.s3_webhook.token>' (MinIO's auth_token)"
+    )]
+    NotificationUnauthorized,
+    #[error("{0}")]
+    NotificationMalformed(String),
+    #[error("no S3 bucket in the configuration is named '{0}'")]
+    NotificationUnknownBucket(String),
+    #[error("the object key lies outside every profile's prefix in this bucket")]
+    NotificationKeyNotManaged,
+    #[error("no upload of the gateway wrote this object")]
+    NotificationUnknownUpload,
+    #[error("storage does not confirm the notification: {0}")]
+    NotificationStorageDisagrees(String),
+
     // --- multipart ---
     #[error(
         "storage no longer holds this multipart upload (aborted, completed or expired); start a new upload"
@@ -208,6 +241,21 @@ impl From<CallbackError> for ApiError {
     }
 }
 
+impl From<NotificationError> for ApiError {
+    fn from(e: NotificationError) -> Self {
+        match e {
+            NotificationError::Sns(e) => ApiError::Sns(e),
+            NotificationError::TopicNotAllowed => ApiError::SnsTopicNotAllowed,
+            NotificationError::CertUnavailable(d) => ApiError::SnsCertUnavailable(d),
+            NotificationError::SubscribeUrlRejected => ApiError::SnsSubscribeUrlRejected,
+            NotificationError::ConfirmationDisabled => ApiError::SnsConfirmationDisabled,
+            NotificationError::ConfirmFailed(d) => ApiError::SnsConfirmFailed(d),
+            NotificationError::Unauthorized => ApiError::NotificationUnauthorized,
+            NotificationError::Malformed(m) => ApiError::NotificationMalformed(m),
+        }
+    }
+}
+
 impl ApiError {
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         ApiError::Internal(e.into())
@@ -253,6 +301,18 @@ impl ApiError {
             ApiError::AppendPositionMismatch(_) => "append-position-mismatch",
             ApiError::ObjectNotAppendable => "object-not-appendable",
             ApiError::ScopeNotAllowed(_) => "scope-not-allowed",
+            ApiError::Sns(e) => e.code(),
+            ApiError::SnsTopicNotAllowed => "sns-topic-not-allowed",
+            ApiError::SnsCertUnavailable(_) => "sns-cert-unavailable",
+            ApiError::SnsSubscribeUrlRejected => "sns-subscribe-url-rejected",
+            ApiError::SnsConfirmationDisabled => "sns-confirmation-disabled",
+            ApiError::SnsConfirmFailed(_) => "sns-confirm-failed",
+            ApiError::NotificationUnauthorized => "notification-unauthorized",
+            ApiError::NotificationMalformed(_) => "notification-malformed",
+            ApiError::NotificationUnknownBucket(_) => "notification-unknown-bucket",
+            ApiError::NotificationKeyNotManaged => "notification-key-not-managed",
+            ApiError::NotificationUnknownUpload => "notification-unknown-upload",
+            ApiError::NotificationStorageDisagrees(_) => "notification-storage-disagrees",
             ApiError::StorageUploadGone => "storage-upload-gone",
             ApiError::PartsRejected(_) => "parts-rejected",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -313,6 +373,34 @@ impl ApiError {
         "append-position-mismatch",
         "object-not-appendable",
         "scope-not-allowed",
+        "sns-malformed",
+        "sns-raw-delivery",
+        "sns-unknown-type",
+        "sns-missing-field",
+        "sns-signature-version",
+        "sns-signature-missing",
+        "sns-signature-encoding",
+        "sns-signature-invalid",
+        "sns-topic-arn-invalid",
+        "sns-cert-url-scheme",
+        "sns-cert-url-userinfo",
+        "sns-cert-url-port",
+        "sns-cert-url-host",
+        "sns-cert-url-path",
+        "sns-cert-url-syntax",
+        "sns-cert-url-mismatch",
+        "sns-certificate-invalid",
+        "sns-topic-not-allowed",
+        "sns-cert-unavailable",
+        "sns-subscribe-url-rejected",
+        "sns-confirmation-disabled",
+        "sns-confirm-failed",
+        "notification-unauthorized",
+        "notification-malformed",
+        "notification-unknown-bucket",
+        "notification-key-not-managed",
+        "notification-unknown-upload",
+        "notification-storage-disagrees",
         "storage-upload-gone",
         "parts-rejected",
         "rate-limited",
@@ -357,6 +445,20 @@ impl ResponseError for ApiError {
             | ApiError::ObjectNotAppendable
             | ApiError::StorageUploadGone => StatusCode::CONFLICT,
             ApiError::ScopeNotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::Sns(SnsError::SignatureInvalid | SnsError::CertUrlMismatch)
+            | ApiError::SnsTopicNotAllowed
+            | ApiError::SnsConfirmationDisabled => StatusCode::FORBIDDEN,
+            ApiError::Sns(_) | ApiError::SnsSubscribeUrlRejected | ApiError::NotificationMalformed(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::SnsCertUnavailable(_) | ApiError::SnsConfirmFailed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            ApiError::NotificationUnauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotificationUnknownBucket(_)
+            | ApiError::NotificationKeyNotManaged
+            | ApiError::NotificationUnknownUpload => StatusCode::NOT_FOUND,
+            ApiError::NotificationStorageDisagrees(_) => StatusCode::CONFLICT,
             ApiError::PartsRejected(_) => StatusCode::BAD_REQUEST,
             ApiError::CallbackMalformed(_) | ApiError::CallbackKeyUrlRejected => {
                 StatusCode::BAD_REQUEST
@@ -378,8 +480,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let ApiError::UpstreamFailed { detail, .. } | ApiError::CallbackKeyUnavailable(detail) =
-            self
+        if let ApiError::UpstreamFailed { detail, .. }
+        | ApiError::CallbackKeyUnavailable(detail)
+        | ApiError::SnsCertUnavailable(detail)
+        | ApiError::SnsConfirmFailed(detail) = self
         {
             tracing::error!(code = self.code(), error = %self, detail = %detail, "request failed");
         } else if status.is_server_error() {
@@ -402,7 +506,8 @@ impl ResponseError for ApiError {
             ApiError::MissingCredentials
             | ApiError::InvalidToken(_)
             | ApiError::TokenExpired
-            | ApiError::UnknownApiKey => {
+            | ApiError::UnknownApiKey
+            | ApiError::NotificationUnauthorized => {
                 resp.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"upload-gateway\""),

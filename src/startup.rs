@@ -61,9 +61,13 @@ impl Application {
         let verifiers = providers
             .verifiers(&settings, metrics.clone())
             .map_err(StartupError)?;
+        let notifiers = providers
+            .notification_verifiers(&settings, metrics.clone())
+            .map_err(StartupError)?;
         let callbacks = crate::callbacks::Receiver::new(
             settings.clone(),
             verifiers,
+            notifiers,
             providers.clone(),
             &store,
             metrics.clone(),

@@ -131,3 +131,63 @@ pub fn bind(settings: &Settings, fields: &CallbackFields) -> Result<Binding, Bin
     }
     Err(BindingError::Mismatch("grant and object prefix"))
 }
+
+/// The upload a stored object belongs to, proven by the binding its right stored with it
+/// ([`ticket::object_binding`], shown by HeadObject): what a notification naming only the
+/// bucket and key is bound by. No Redis read, so it holds for journal and replay alike.
+pub fn bind_stored(settings: &Settings, key: &str, stored: &str) -> Result<Binding, BindingError> {
+    let secret = {
+        use secrecy::ExposeSecret;
+        settings.ticket_secret.expose_secret().as_bytes()
+    };
+    let (id, presented) = ticket::split_object_binding(stored);
+    let upload_id = id
+        .and_then(|id| UploadId::parse(id).ok())
+        .ok_or(BindingError::Missing)?;
+    let user = ticket::claimed_user(presented)
+        .and_then(|u| UserId::parse(u).ok())
+        .ok_or(BindingError::Mismatch("user"))?;
+    let scope = TicketScope::Object {
+        upload_id: upload_id.as_str(),
+        key,
+    };
+    if ticket::verify(secret, user.as_str(), &scope, presented) {
+        Ok(Binding::Upload { upload_id, user })
+    } else {
+        Err(BindingError::Mismatch("upload and object"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::MINIMAL;
+
+    #[test]
+    fn a_stored_binding_binds_only_its_own_upload_and_key() {
+        let s = Settings::from_toml(MINIMAL).unwrap();
+        let secret = b"0123456789abcdef0123";
+        let id = UploadId::new();
+        let key = "avatars/alice/x.png";
+        let stored = ticket::object_binding(secret, "alice", id.as_str(), key);
+        assert_eq!(
+            bind_stored(&s, key, &stored).unwrap(),
+            Binding::Upload {
+                upload_id: id.clone(),
+                user: UserId::parse("alice").unwrap()
+            }
+        );
+        assert_eq!(
+            bind_stored(&s, "avatars/alice/y.png", &stored),
+            Err(BindingError::Mismatch("upload and object"))
+        );
+        let other = ticket::object_binding(secret, "alice", UploadId::new().as_str(), key);
+        let (_, t) = ticket::split_object_binding(&other);
+        let swapped = format!("{}.{t}", id.as_str());
+        assert!(bind_stored(&s, key, &swapped).is_err());
+        let wrong_key = ticket::object_binding(b"another-secret-000000", "alice", id.as_str(), key);
+        assert!(bind_stored(&s, key, &wrong_key).is_err());
+        let bare = ticket::split_object_binding(&stored).1.to_string();
+        assert_eq!(bind_stored(&s, key, &bare), Err(BindingError::Missing));
+    }
+}

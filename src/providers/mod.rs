@@ -8,6 +8,7 @@ pub mod cos;
 pub mod encoding;
 mod error;
 mod multipart_xml;
+mod notice;
 pub mod oss;
 pub mod s3;
 mod types;
@@ -17,6 +18,7 @@ pub use capabilities::{
     CallbackVerifier, CredentialIssuer, FormSigner, MultipartApi, ObjectApi, Provider,
 };
 pub use error::UpstreamError;
+pub use notice::{NotificationError, NotificationVerifier, Notified, ObjectNotice};
 pub use types::*;
 pub use verified::{CallbackFields, VerifiedCallback};
 
@@ -50,6 +52,10 @@ impl Providers {
                 ),
             };
             map.insert(name.clone(), p);
+        }
+        if let Some(sns) = &settings.callbacks.s3_sns {
+            s3::notify::parse_topics(sns)
+                .map_err(|e| ConfigError::new("callbacks.s3_sns.topic_arns", e))?;
         }
         let providers = Providers(map);
         for (name, p) in &settings.profiles {
@@ -86,6 +92,25 @@ impl Providers {
         if self.kinds().contains("oss") {
             let oss = oss::callback::OssCallbackVerifier::new(&settings.callbacks, metrics)?;
             map.insert("oss", Arc::new(oss));
+        }
+        Ok(map)
+    }
+
+    /// The notification routes configured (`[callbacks.s3_sns]`, `[callbacks.s3_webhook]`),
+    /// by route name.
+    pub fn notification_verifiers(
+        &self,
+        settings: &Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<BTreeMap<&'static str, Arc<dyn NotificationVerifier>>, String> {
+        let mut map: BTreeMap<&'static str, Arc<dyn NotificationVerifier>> = BTreeMap::new();
+        if let Some(sns) = &settings.callbacks.s3_sns {
+            let v = s3::notify::SnsVerifier::new(sns, metrics)?;
+            map.insert(v.source(), Arc::new(v));
+        }
+        if let Some(w) = &settings.callbacks.s3_webhook {
+            let v = s3::notify::WebhookVerifier::new(w);
+            map.insert(v.source(), Arc::new(v));
         }
         Ok(map)
     }

@@ -3,6 +3,7 @@
 
 mod app_server;
 mod callbacks;
+mod notifications;
 mod cos_sdk;
 mod create;
 mod credentials;
@@ -132,6 +133,16 @@ pub fn router(state: &AppState) -> Router {
     let custom = &state.settings.callbacks.path;
     if !custom.starts_with("/v1/callbacks/") {
         r.post(custom, callbacks::oss);
+    }
+    // Before `{provider}`: the first matching path wins.
+    for source in ["s3-sns", "s3-webhook"] {
+        if state.callbacks.notifier(source).is_some() {
+            let path = format!("/v1/callbacks/{source}");
+            r.post(&path, notifications::receive);
+            if source == "s3-webhook" {
+                r.route(Method::HEAD, &path, notifications::probe);
+            }
+        }
     }
     r.post("/v1/callbacks/{provider}", callbacks::receive);
 

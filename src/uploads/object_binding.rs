@@ -1,7 +1,8 @@
 //! The binding a right stores with its object, for providers that keep one and show it on
 //! HeadObject ([`Provider::binds_uploads`], COS's `x-cos-meta-*`): the upload's ticket for
 //! exactly its key, so a storage check completes an upload only with the object its own
-//! right wrote, not one an STS holder or another right put at the same key.
+//! right wrote, not one an STS holder or another right put at the same key. It names its
+//! upload too ([`ticket::object_binding`]), so a notification naming only the key finds it.
 
 use super::Uploads;
 use crate::domain::ticket::{self, TicketScope};
@@ -20,11 +21,12 @@ impl Uploads {
             UploadKind::Presign | UploadKind::Append | UploadKind::Form
         );
         (bound && provider.binds_uploads()).then(|| {
-            let scope = TicketScope::Object {
-                upload_id: rec.id.as_str(),
-                key: &rec.key,
-            };
-            ticket::issue(self.ticket_secret(), rec.user.as_str(), &scope)
+            ticket::object_binding(
+                self.ticket_secret(),
+                rec.user.as_str(),
+                rec.id.as_str(),
+                &rec.key,
+            )
         })
     }
 
@@ -42,8 +44,10 @@ impl Uploads {
             upload_id: rec.id.as_str(),
             key: &rec.key,
         };
-        meta.binding.as_deref().is_some_and(|presented| {
-            ticket::verify(self.ticket_secret(), rec.user.as_str(), &scope, presented)
+        meta.binding.as_deref().is_some_and(|stored| {
+            let (id, presented) = ticket::split_object_binding(stored);
+            id.is_none_or(|id| id == rec.id.as_str())
+                && ticket::verify(self.ticket_secret(), rec.user.as_str(), &scope, presented)
         })
     }
 }

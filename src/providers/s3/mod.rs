@@ -8,12 +8,15 @@
 pub mod control;
 pub mod headers;
 pub mod location;
+pub mod notify;
 pub mod post_policy;
 pub mod presign;
 pub mod s3_event;
 pub mod sigv4;
 pub mod sns;
 pub mod sns_cert_url;
+pub mod sns_certs;
+mod sns_confirm;
 mod sns_error;
 pub mod sts;
 pub mod types;
