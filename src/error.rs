@@ -128,10 +128,6 @@ pub enum ApiError {
     #[error("the SNS signing certificate could not be obtained; retry shortly")]
     SnsCertUnavailable(String),
     #[error(
-        "the SubscribeURL is not a ConfirmSubscription call on the topic's own SNS host; nothing was fetched"
-    )]
-    SnsSubscribeUrlRejected,
-    #[error(
         "this gateway does not confirm SNS subscriptions (callbacks.s3_sns.confirm_subscriptions = false)"
     )]
     SnsConfirmationDisabled,
@@ -247,7 +243,6 @@ impl From<NotificationError> for ApiError {
             NotificationError::Sns(e) => ApiError::Sns(e),
             NotificationError::TopicNotAllowed => ApiError::SnsTopicNotAllowed,
             NotificationError::CertUnavailable(d) => ApiError::SnsCertUnavailable(d),
-            NotificationError::SubscribeUrlRejected => ApiError::SnsSubscribeUrlRejected,
             NotificationError::ConfirmationDisabled => ApiError::SnsConfirmationDisabled,
             NotificationError::ConfirmFailed(d) => ApiError::SnsConfirmFailed(d),
             NotificationError::Unauthorized => ApiError::NotificationUnauthorized,
@@ -304,7 +299,6 @@ impl ApiError {
             ApiError::Sns(e) => e.code(),
             ApiError::SnsTopicNotAllowed => "sns-topic-not-allowed",
             ApiError::SnsCertUnavailable(_) => "sns-cert-unavailable",
-            ApiError::SnsSubscribeUrlRejected => "sns-subscribe-url-rejected",
             ApiError::SnsConfirmationDisabled => "sns-confirmation-disabled",
             ApiError::SnsConfirmFailed(_) => "sns-confirm-failed",
             ApiError::NotificationUnauthorized => "notification-unauthorized",
@@ -392,7 +386,6 @@ impl ApiError {
         "sns-certificate-invalid",
         "sns-topic-not-allowed",
         "sns-cert-unavailable",
-        "sns-subscribe-url-rejected",
         "sns-confirmation-disabled",
         "sns-confirm-failed",
         "notification-unauthorized",
@@ -448,9 +441,7 @@ impl ResponseError for ApiError {
             ApiError::Sns(SnsError::SignatureInvalid | SnsError::CertUrlMismatch)
             | ApiError::SnsTopicNotAllowed
             | ApiError::SnsConfirmationDisabled => StatusCode::FORBIDDEN,
-            ApiError::Sns(_) | ApiError::SnsSubscribeUrlRejected | ApiError::NotificationMalformed(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Sns(_) | ApiError::NotificationMalformed(_) => StatusCode::BAD_REQUEST,
             ApiError::SnsCertUnavailable(_) | ApiError::SnsConfirmFailed(_) => {
                 StatusCode::BAD_GATEWAY
             }

@@ -416,7 +416,8 @@ impl Metrics {
         self.sweep_errors_total.with_label_values(&["multipart"]);
         for source in ["s3-sns", "s3-webhook"] {
             for outcome in NOTIFICATION_OUTCOMES {
-                self.notifications_total.with_label_values(&[source, outcome]);
+                self.notifications_total
+                    .with_label_values(&[source, outcome]);
             }
         }
         self.sns_cert_fetches_total.with_label_values(&["failed"]);

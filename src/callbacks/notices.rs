@@ -29,7 +29,8 @@ fn outcome_of(e: &ApiError) -> &'static str {
 }
 
 fn same_etag(a: &str, b: &str) -> bool {
-    a.trim_matches('"').eq_ignore_ascii_case(b.trim_matches('"'))
+    a.trim_matches('"')
+        .eq_ignore_ascii_case(b.trim_matches('"'))
 }
 
 impl Receiver {
@@ -44,7 +45,8 @@ impl Receiver {
             .notifiers
             .get(source)
             .ok_or_else(|| ApiError::NotFound("no such notification endpoint".into()))?;
-        v.probe(raw).inspect_err(|_| self.count_notice(source, "unauthorized"))?;
+        v.probe(raw)
+            .inspect_err(|_| self.count_notice(source, "unauthorized"))?;
         Ok(())
     }
 
@@ -91,7 +93,11 @@ impl Receiver {
             match self.notice(notice).await {
                 Ok((answer, result)) => {
                     any_new |= result != "duplicate";
-                    let outcome = if result == "duplicate" { "duplicate" } else { "completed" };
+                    let outcome = if result == "duplicate" {
+                        "duplicate"
+                    } else {
+                        "completed"
+                    };
                     self.count_notice(source, outcome);
                     uploads.push(answer);
                 }

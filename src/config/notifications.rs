@@ -18,11 +18,12 @@ pub const MIN_WEBHOOK_TOKEN_LEN: usize = 16;
 pub struct SnsSettings {
     /// Exactly the `TopicArn`s whose messages are accepted.
     pub topic_arns: Vec<String>,
-    /// Certificate and SubscribeURL hosts (`host[:port]`, exact) trusted besides the topic
-    /// region's own `sns.<region>.amazonaws.com`: local SNS stand-ins, tests.
+    /// Certificate hosts (`host[:port]`, exact) trusted besides the topic region's own
+    /// `sns.<region>.amazonaws.com`: local SNS stand-ins such as LocalStack.
     pub extra_cert_hosts: Vec<String>,
-    /// Confirm subscriptions by calling the topic's own SNS host (never the raw
-    /// SubscribeURL); off: confirmations are refused and logged.
+    /// Confirm subscriptions by calling ConfirmSubscription on the topic's own SNS host with
+    /// the message's TopicArn and Token (never by fetching its SubscribeURL); off:
+    /// confirmations are refused and logged.
     pub confirm_subscriptions: bool,
     pub fetch_timeout: Duration,
     pub cert_max_bytes: usize,
@@ -53,7 +54,9 @@ pub(super) fn validate_sns(s: raw::S3SnsSection) -> Result<SnsSettings, ConfigEr
         if !bare {
             return Err(ConfigError::new(
                 &key("extra_cert_hosts"),
-                format!("'{h}' must be a bare host[:port] such as 127.0.0.1:8443 (no scheme, no path)"),
+                format!(
+                    "'{h}' must be a bare host[:port] such as 127.0.0.1:8443 (no scheme, no path)"
+                ),
             ));
         }
     }

@@ -62,7 +62,8 @@ pub enum Notified {
     },
     /// S3's `s3:TestEvent`, sent when notifications are configured: nothing happened.
     TestEvent,
-    /// A SubscriptionConfirmation, confirmed with the topic's own SNS host.
+    /// A SubscriptionConfirmation, confirmed with the topic's own SNS host (never by
+    /// fetching the message's SubscribeURL).
     SubscriptionConfirmed,
     /// An UnsubscribeConfirmation: noted, nothing fetched.
     Unsubscribed,
@@ -79,10 +80,6 @@ pub enum NotificationError {
     /// Detail for the log only.
     #[error("the signing certificate could not be obtained: {0}")]
     CertUnavailable(String),
-    #[error(
-        "the SubscribeURL is not a ConfirmSubscription call on the topic's own SNS host; nothing was fetched"
-    )]
-    SubscribeUrlRejected,
     #[error(
         "the gateway does not confirm subscriptions (callbacks.s3_sns.confirm_subscriptions = false)"
     )]

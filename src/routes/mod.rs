@@ -3,7 +3,6 @@
 
 mod app_server;
 mod callbacks;
-mod notifications;
 mod cos_sdk;
 mod create;
 mod credentials;
@@ -11,6 +10,7 @@ mod demo;
 mod health;
 mod meta;
 mod multipart;
+mod notifications;
 mod objects;
 mod rights;
 mod uploads;

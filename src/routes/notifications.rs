@@ -44,10 +44,7 @@ pub async fn receive(
 }
 
 /// `HEAD /v1/callbacks/s3-webhook`: MinIO's liveness probe, with its token.
-pub async fn probe(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+pub async fn probe(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let source = source(&state, &req)?;
     state.callbacks.probe(source, &raw(&req, b""))?;
     Ok(HttpResponse::Ok().finish())

@@ -27,6 +27,8 @@ mod objects;
 mod openapi;
 mod oss_sim;
 mod rights;
+mod sns;
+mod sns_harness;
 mod store;
 mod sts_callbacks;
 mod sts_standin;

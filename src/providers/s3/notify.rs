@@ -13,7 +13,9 @@ use super::sns_certs::{SnsCerts, sns_client};
 use super::sns_confirm;
 use crate::config::{SnsSettings, WebhookTokenSettings};
 use crate::metrics::Metrics;
-use crate::providers::{NotificationError, NotificationVerifier, Notified, ObjectNotice, RawCallback};
+use crate::providers::{
+    NotificationError, NotificationVerifier, Notified, ObjectNotice, RawCallback,
+};
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -131,12 +133,10 @@ impl SnsVerifier {
                     return Err(NotificationError::ConfirmationDisabled);
                 }
                 let token = message.token().unwrap_or_default();
-                let subscribe = message.subscribe_url().unwrap_or_default();
-                let Some(url) =
-                    sns_confirm::confirm_url(subscribe, message.topic_arn(), token, &self.policy)
-                else {
-                    tracing::warn!(topic, "SNS SubscribeURL refused; nothing was fetched");
-                    return Err(NotificationError::SubscribeUrlRejected);
+                let Some(url) = sns_confirm::confirm_url(message.topic_arn(), token) else {
+                    return Err(NotificationError::Malformed(
+                        "the confirmation's Token is not one SNS issues".into(),
+                    ));
                 };
                 sns_confirm::confirm(&self.http, url)
                     .await
@@ -244,7 +244,10 @@ mod tests {
             "0123456789abcdef0123",
         ] {
             let r = raw(vec![("authorization", bad)], body);
-            assert!(matches!(v.verify(&r).await, Err(NotificationError::Unauthorized)), "{bad}");
+            assert!(
+                matches!(v.verify(&r).await, Err(NotificationError::Unauthorized)),
+                "{bad}"
+            );
             assert!(v.probe(&r).is_err(), "{bad}");
         }
         assert!(v.probe(&raw(vec![], b"")).is_err());
