@@ -225,7 +225,6 @@ fn replay(dir: &Path, config: Option<&Path>) -> ExitCode {
         let receiver = match crate::callbacks::Receiver::new(
             settings.clone(),
             no_verifiers,
-            Default::default(),
             crate::providers::Providers::default(),
             &store,
             metrics.clone(),

@@ -20,7 +20,7 @@ pub const BUILD_COMMIT: &str = match option_env!("UPLOAD_GATEWAY_COMMIT") {
 // a series whose first sample is already 1 reports nothing, so without these an alert misses
 // the first error of each kind. Keep in step with the code that increments them (the Redis
 // operations are checked by a test below).
-const PROVIDERS: &[&str] = &["oss"];
+const PROVIDERS: &[&str] = &["oss", "cos", "s3"];
 pub const REDIS_OPERATIONS: &[&str] = &[
     "claim_object",
     "create_record",

@@ -61,19 +61,19 @@ impl Application {
         let verifiers = providers
             .verifiers(&settings, metrics.clone())
             .map_err(StartupError)?;
-        let notifiers = providers
-            .notification_verifiers(&settings, metrics.clone())
-            .map_err(StartupError)?;
         let callbacks = crate::callbacks::Receiver::new(
             settings.clone(),
             verifiers,
-            notifiers,
             providers.clone(),
             &store,
             metrics.clone(),
         )
         .map_err(StartupError)?;
-        let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone());
+        let notifiers = providers
+            .notification_verifiers(&settings, metrics.clone())
+            .map_err(StartupError)?;
+        let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone())
+            .with_notifiers(notifiers);
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store,

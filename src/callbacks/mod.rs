@@ -2,14 +2,11 @@
 //! (made by a provider's verifier, or by a storage check) is bound to what the gateway
 //! issued ([`binding`]: the ticket), recorded exactly once ([`record`]) or, while Redis
 //! cannot take it, held in the fsync'd [`journal`] and replayed. [`receiver`] runs one
-//! callback from arrival to answer, and [`notices`] one storage event notification, whose
-//! objects are checked against storage before anything is recorded. Nothing here knows a
-//! vendor.
+//! callback from arrival to answer. Nothing here knows a vendor.
 
 pub mod binding;
 pub mod inspect;
 pub mod journal;
-mod notices;
 pub mod receiver;
 pub mod record;
 pub mod trust;

@@ -13,9 +13,7 @@ use crate::config::Settings;
 use crate::domain::{UploadId, UploadRecord, UploadStatus};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::providers::{
-    CallbackVerifier, NotificationVerifier, Providers, RawCallback, VerifiedCallback,
-};
+use crate::providers::{CallbackVerifier, Providers, RawCallback, VerifiedCallback};
 use crate::store::Store;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -25,13 +23,11 @@ use time::OffsetDateTime;
 
 pub struct Receiver {
     verifiers: BTreeMap<&'static str, Arc<dyn CallbackVerifier>>,
-    /// Storage event notifications (SNS, MinIO webhooks), by route name.
-    pub(super) notifiers: BTreeMap<&'static str, Arc<dyn NotificationVerifier>>,
     journal: Arc<Journal>,
     /// For the HeadObject that replaces the facts of callbacks the client may have written.
-    pub(super) providers: Providers,
-    pub(super) settings: Arc<Settings>,
-    pub(super) metrics: Arc<Metrics>,
+    providers: Providers,
+    settings: Arc<Settings>,
+    metrics: Arc<Metrics>,
     /// The store with the callback's tighter per-operation timeout.
     store: Store,
 }
@@ -57,7 +53,6 @@ impl Receiver {
     pub fn new(
         settings: Arc<Settings>,
         verifiers: BTreeMap<&'static str, Arc<dyn CallbackVerifier>>,
-        notifiers: BTreeMap<&'static str, Arc<dyn NotificationVerifier>>,
         providers: Providers,
         store: &Store,
         metrics: Arc<Metrics>,
@@ -67,7 +62,6 @@ impl Receiver {
             .map_err(|e| format!("callbacks.journal_dir ({}): {e}", c.journal_dir.display()))?;
         Ok(Receiver {
             verifiers,
-            notifiers,
             journal: Arc::new(journal),
             providers,
             store: store.with_timeout(c.redis_timeout),
@@ -124,17 +118,6 @@ impl Receiver {
             BindingError::Mismatch(_) => ApiError::CallbackBindingMismatch(e.to_string()),
         })?;
         let callback = self.corroborate(callback, &binding).await?;
-        self.settle(provider, callback, binding).await
-    }
-
-    /// A verified arrival bound to its upload, from the content check on: recorded in Redis
-    /// within the callback budget, or journaled when Redis cannot take it.
-    pub(super) async fn settle(
-        &self,
-        provider: &str,
-        callback: VerifiedCallback,
-        binding: binding::Binding,
-    ) -> Result<(Value, &'static str), ApiError> {
         let callback = inspect::inspect(&self.providers, &self.settings, callback).await?;
         let entry = Accepted { callback, binding };
 

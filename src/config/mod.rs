@@ -24,7 +24,7 @@ mod webhooks;
 pub use auth::{ApiKeySettings, AuthSettings, JwtSettings};
 pub use bucket::{
     BucketSettings, CosBucket, CosStsAction, CosStsSettings, OssBucket, OssStsSettings,
-    ProviderKind, SignatureVersion, UrlStyle, VendorBucket,
+    ProviderKind, S3Bucket, S3StsSettings, SignatureVersion, UrlStyle, VendorBucket,
 };
 pub use callbacks::{
     CallbackSettings, DEFAULT_KEY_URL_PREFIXES, KeyParseError, PinnedKey, RESPONSE_FIELDS,

@@ -44,26 +44,6 @@ pub fn issue(secret: &[u8], user: &str, scope: &TicketScope<'_>) -> String {
     )
 }
 
-/// The binding a right stores with its object (a signed `x-amz-meta-*`/`x-cos-meta-*`
-/// header): the upload id, then the ticket for exactly that upload, user and key. Storage's
-/// copy alone then names its record and proves it, without a Redis read, so a notification
-/// that names only bucket and key can be bound (and journaled while Redis is down).
-pub fn object_binding(secret: &[u8], user: &str, upload_id: &str, key: &str) -> String {
-    let ticket = issue(secret, user, &TicketScope::Object { upload_id, key });
-    format!("{upload_id}.{ticket}")
-}
-
-/// The upload id and ticket of a stored binding, unverified; a bare ticket (what rights
-/// wrote before the binding named its upload) has no upload id.
-pub fn split_object_binding(stored: &str) -> (Option<&str>, &str) {
-    let stored = stored.trim();
-    match stored.split_once('.') {
-        // A ticket has exactly one dot; a binding has two.
-        Some((id, rest)) if rest.contains('.') => (Some(id), rest),
-        _ => (None, stored),
-    }
-}
-
 /// The user a ticket claims to be for. Unverified: pass it to [`verify`].
 pub fn claimed_user(presented: &str) -> Option<String> {
     let (user, _) = presented.trim().split_once('.')?;
@@ -89,20 +69,6 @@ mod tests {
     use super::*;
 
     const S: &[u8] = b"test-secret-0123456789";
-
-    #[test]
-    fn an_object_binding_names_its_upload_and_carries_its_ticket() {
-        let b = object_binding(S, "alice", "u1", "a/alice/x.png");
-        let (id, t) = split_object_binding(&b);
-        assert_eq!(id, Some("u1"));
-        let scope = TicketScope::Object {
-            upload_id: "u1",
-            key: "a/alice/x.png",
-        };
-        assert!(verify(S, "alice", &scope, t));
-        let bare = issue(S, "alice", &scope);
-        assert_eq!(split_object_binding(&bare), (None, bare.as_str()));
-    }
 
     #[test]
     fn a_ticket_verifies_only_for_what_it_was_issued_for() {

@@ -50,6 +50,10 @@ impl Providers {
                     cos::CosProvider::new(b.clone(), vendor, http.clone())
                         .map_err(|e| ConfigError::new(&format!("buckets.{name}"), e))?,
                 ),
+                VendorBucket::S3(vendor) => Arc::new(
+                    s3::S3Provider::new(b.clone(), vendor, http.clone())
+                        .map_err(|e| ConfigError::new(&format!("buckets.{name}"), e))?,
+                ),
             };
             map.insert(name.clone(), p);
         }

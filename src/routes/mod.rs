@@ -136,7 +136,7 @@ pub fn router(state: &AppState) -> Router {
     }
     // Before `{provider}`: the first matching path wins.
     for source in ["s3-sns", "s3-webhook"] {
-        if state.callbacks.notifier(source).is_some() {
+        if state.uploads.notifier(source).is_some() {
             let path = format!("/v1/callbacks/{source}");
             r.post(&path, notifications::receive);
             if source == "s3-webhook" {

@@ -1,6 +1,6 @@
 //! The endpoints storage event notifications arrive at: `POST /v1/callbacks/s3-sns` (Amazon
 //! SNS; its signature is the authentication) and `POST`/`HEAD /v1/callbacks/s3-webhook`
-//! (MinIO; a bearer token). Parse, one receiver call, answer.
+//! (MinIO; a bearer token). Parse, one service call, answer.
 
 use super::callbacks::read_capped;
 use crate::error::ApiError;
@@ -23,7 +23,7 @@ fn raw<'a>(req: &'a HttpRequest, body: &'a [u8]) -> RawCallback<'a> {
 fn source(state: &AppState, req: &HttpRequest) -> Result<&'static str, ApiError> {
     let name = req.path().rsplit('/').next().unwrap_or_default();
     state
-        .callbacks
+        .uploads
         .notifier(name)
         .ok_or_else(|| ApiError::NotFound("no such notification endpoint".into()))
 }
@@ -38,14 +38,14 @@ pub async fn receive(
     let limit = state.settings.callbacks.max_body_bytes;
     let body = read_capped(&req, payload, limit)
         .await
-        .inspect_err(|_| state.callbacks.count_notice(source, "refused"))?;
-    let answer = state.callbacks.notify(source, raw(&req, &body)).await?;
+        .inspect_err(|_| state.uploads.count_notice(source, "refused"))?;
+    let answer = state.uploads.notify(source, raw(&req, &body)).await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 
 /// `HEAD /v1/callbacks/s3-webhook`: MinIO's liveness probe, with its token.
 pub async fn probe(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let source = source(&state, &req)?;
-    state.callbacks.probe(source, &raw(&req, b""))?;
+    state.uploads.probe(source, &raw(&req, b""))?;
     Ok(HttpResponse::Ok().finish())
 }

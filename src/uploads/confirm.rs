@@ -10,10 +10,11 @@ use crate::callbacks::Accepted;
 use crate::callbacks::binding::Binding;
 use crate::callbacks::inspect;
 use crate::callbacks::record::{self, Applied, ApplyError};
+use crate::config::Profile;
 use crate::domain::content_check::{self, ContentFacts};
 use crate::domain::{UploadKind, UploadRecord, UploadStatus, UserId};
 use crate::error::ApiError;
-use crate::providers::{Provider, VerifiedCallback};
+use crate::providers::{ObjectMeta, Provider, VerifiedCallback};
 use crate::store::{DueKind, TransitionOutcome};
 
 /// How many due uploads one reconciler round looks at.
@@ -31,7 +32,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
             Outcome::AlreadyFinal => "already_final",
@@ -92,29 +93,43 @@ impl Uploads {
         let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
             return Ok((Outcome::Missing, rec.clone()));
         };
-        if !self.binding_holds(provider.as_ref(), rec, &meta) {
+        let binding = Binding::Upload {
+            upload_id: rec.id.clone(),
+            user: rec.user.clone(),
+        };
+        self.complete_checked(rec, &profile, provider.as_ref(), &rec.key, meta, binding)
+            .await
+    }
+
+    /// Completes `rec` with what storage's HeadObject said of the object at `key`, if the
+    /// object carries the upload's binding: the rules, the content check, the record and
+    /// its event, exactly once, through the same path as a storage callback.
+    pub(super) async fn complete_checked(
+        &self,
+        rec: &UploadRecord,
+        profile: &Profile,
+        provider: &dyn Provider,
+        key: &str,
+        meta: ObjectMeta,
+        binding: Binding,
+    ) -> Result<(Outcome, UploadRecord), ApiError> {
+        if !self.binding_holds(provider, rec, &meta) {
             return Ok((Outcome::Unbound, rec.clone()));
         }
         let mut callback = VerifiedCallback::from_storage_check(
             provider.kind(),
             self.now(),
             &rec.bucket,
-            &rec.key,
+            key,
             meta,
         );
         if profile.content_check {
-            let Some(facts) = self.read_content(provider.as_ref(), &rec.key).await? else {
+            let Some(facts) = self.read_content(provider, key).await? else {
                 return Ok((Outcome::Missing, rec.clone()));
             };
             callback = callback.with_content(facts);
         }
-        let entry = Accepted {
-            callback,
-            binding: Binding::Upload {
-                upload_id: rec.id.clone(),
-                user: rec.user.clone(),
-            },
-        };
+        let entry = Accepted { callback, binding };
         match record::apply(&self.store, &self.settings, &entry).await {
             Ok(Applied::New(r)) => Ok((Outcome::Completed, r)),
             Ok(Applied::Duplicate(r)) => Ok((Outcome::AlreadyFinal, r)),

@@ -27,6 +27,8 @@ mod objects;
 mod openapi;
 mod oss_sim;
 mod rights;
+mod s3;
+mod s3_notify;
 mod sns;
 mod sns_harness;
 mod store;

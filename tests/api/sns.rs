@@ -4,6 +4,7 @@
 //! counts its connections, and the webhook's token and liveness probe. (The completion of
 //! real uploads on Garage is in `s3_notify_garage.rs`.)
 
+use crate::garage::BUCKET;
 use crate::helpers::*;
 use crate::sns_harness::{SnsStandIn, notification, s3_created, sign, vectors};
 use reqwest::Method;
@@ -119,13 +120,13 @@ async fn every_sns_vector_through_the_route_is_verified_or_refused_with_its_code
         let name = c["name"].as_str().unwrap();
         let resp = post_sns(&app, &c["message"]).await;
         match c["message"]["Type"].as_str().unwrap() {
-            // Verified; the object (in examplebucket, under no profile's prefix) is none of
-            // the gateway's: refused by the storage stage, not the signature.
+            // Verified; the object (in examplebucket, no S3 bucket of this gateway) is none
+            // of the gateway's: refused by the storage stage, not the signature.
             "Notification" => {
                 let (s, code, _) = error_code(resp).await;
                 assert_eq!(
                     (s, code.as_str()),
-                    (404, "notification-key-not-managed"),
+                    (404, "notification-unknown-bucket"),
                     "{name}"
                 );
             }
@@ -312,7 +313,9 @@ async fn confirmations_call_the_topics_own_host_and_never_fetch_the_subscribe_ur
 #[tokio::test]
 async fn test_events_are_ignored_and_foreign_objects_are_refused_with_stable_codes() {
     let sns = SnsStandIn::start().await;
+    // An S3 bucket the gateway never reaches: every case is refused before HeadObject.
     let app = spawn_app_with(|raw| {
+        crate::s3::add_s3_bucket(raw, "http://127.0.0.1:1");
         sns.configure(raw, &[TOPIC]);
         raw.callbacks.s3_webhook = webhook_section();
     })
@@ -324,17 +327,23 @@ async fn test_events_are_ignored_and_foreign_objects_are_refused_with_stable_cod
 
     let cases = [
         (
-            s3_created("otherbucket", "avatars/alice/x.png", 3, "e", false),
+            s3_created("otherbucket", "s3docs/alice/x.txt", 3, "e", false),
+            404,
+            "notification-unknown-bucket",
+        ),
+        // The gateway's OSS bucket: S3 notifications are none of its business.
+        (
+            s3_created("examplebucket", "avatars/alice/x.png", 3, "e", false),
             404,
             "notification-unknown-bucket",
         ),
         (
-            s3_created("examplebucket", "elsewhere/alice/x.png", 3, "e", false),
+            s3_created(BUCKET, "elsewhere/alice/x.txt", 3, "e", false),
             404,
             "notification-key-not-managed",
         ),
         (
-            s3_created("examplebucket", "avatars/alice/../x.png", 3, "e", false),
+            s3_created(BUCKET, "s3docs/alice/../x.txt", 3, "e", false),
             404,
             "notification-key-not-managed",
         ),
