@@ -140,6 +140,17 @@ mod tests {
     }
 
     #[test]
+    fn sns_topic_arns_are_checked_by_the_s3_adapter() {
+        let e = err(&format!(
+            "{MINIMAL}[callbacks.s3_sns]\ntopic_arns = [\"arn:aws:sns:eu-central-1:1234:t\"]\n"
+        ));
+        assert!(
+            e.starts_with("config error: callbacks.s3_sns.topic_arns: 'arn:aws:sns:eu-central-1:1234:t' is not an SNS topic ARN"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_callback_that_could_exceed_the_oss_limit_is_refused_at_load() {
         let long = format!("https://gw.example.com/{}", "p".repeat(4000));
         let e = err(&format!(
