@@ -229,12 +229,17 @@ async fn raw_delivery_and_unlisted_topics_are_refused_without_a_fetch() {
 }
 
 #[tokio::test]
-async fn certificates_are_not_followed_through_redirects_nor_read_past_the_cap() {
+async fn certificates_are_fetched_without_redirects_within_the_size_cap_and_timeout() {
     let sns = SnsStandIn::start().await;
-    let app = spawn_app_with(|raw| sns.configure(raw, &[TOPIC])).await;
+    let app = spawn_app_with(|raw| {
+        sns.configure(raw, &[TOPIC]);
+        raw.callbacks.s3_sns.as_mut().unwrap().fetch_timeout_ms = 300;
+    })
+    .await;
     let file = vectors();
     // SigningCertURL is not signed: the signature stays good, only the fetch fails.
-    for name in ["redirect", "big"] {
+    for name in ["redirect", "big", "slow"] {
+        let started = std::time::Instant::now();
         let mut m = file["cases"][0]["message"].clone();
         m["SigningCertURL"] =
             format!("https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-{name}.pem")
@@ -245,10 +250,12 @@ async fn certificates_are_not_followed_through_redirects_nor_read_past_the_cap()
             !message.contains("127.0.0.1") && !message.contains(".pem"),
             "{message}"
         );
+        let bounded = started.elapsed() < std::time::Duration::from_secs(2);
+        assert!(bounded, "{name}: bounded by the timeout");
     }
     let seen = sns.requests();
     // The redirect's target (the good certificate) was never requested.
-    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert!(seen.iter().all(|l| !l.contains("0000000a")), "{seen:?}");
 }
 
@@ -290,6 +297,14 @@ async fn confirmations_call_the_topics_own_host_and_never_fetch_the_subscribe_ur
         vec![want.clone(), want.clone(), want],
         "only the topic's own host"
     );
+
+    // SNS answering ConfirmSubscription with an error: 502, SNS may send it again.
+    let mut m = good.clone();
+    m["Token"] = "failtoken".into();
+    sign(&mut m);
+    let (s, code, message) = error_code(post_sns(&app, &m).await).await;
+    assert_eq!((s, code.as_str()), (502, "sns-confirm-failed"));
+    assert!(!message.contains("failtoken"), "{message}");
 
     // A token SNS would not issue is not sent anywhere.
     let mut m = good.clone();
@@ -360,6 +375,13 @@ async fn test_events_are_ignored_and_foreign_objects_are_refused_with_stable_cod
         let (s, c, _) = error_code(post_webhook(&app, Some(WEBHOOK_TOKEN), &minio).await).await;
         assert_eq!((s, c.as_str()), (*status, *code), "minio {event}");
     }
+    // Storage unreachable (the bucket's endpoint refuses connections): 502, no internals, and
+    // SNS will deliver again.
+    let ours = s3_created(BUCKET, "s3docs/alice/x.txt", 3, "e", false);
+    let (s, c, message) = error_code(post_sns(&app, &notification(&ours, "m-down")).await).await;
+    assert_eq!((s, c.as_str()), (502, "upstream-failed"));
+    assert!(!message.contains("127.0.0.1"), "{message}");
+
     // Removals are not completions: ignored.
     let mut removed = s3_created("examplebucket", "avatars/alice/x.png", 3, "e", true);
     removed["Records"][0]["eventName"] = "s3:ObjectRemoved:Delete".into();

@@ -88,6 +88,9 @@ impl SnsStandIn {
                         .find_map(|l| l.strip_prefix("host: ").or(l.strip_prefix("Host: ")))
                         .unwrap_or("");
                     log.lock().unwrap().push(format!("{line} host={host}"));
+                    if path.contains("slow") {
+                        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    }
                     let resp = respond(&path, &pem, port);
                     let _ = tls.write_all(&resp).await;
                     let _ = tls.shutdown().await;
@@ -134,6 +137,9 @@ fn respond(path: &str, pem: &str, port: u16) -> Vec<u8> {
         )
         .into_bytes()
     };
+    if path.starts_with("/?Action=ConfirmSubscription&") && path.ends_with("Token=failtoken") {
+        return answer("500 Internal Server Error", "", "<ErrorResponse/>");
+    }
     if path.starts_with("/?Action=ConfirmSubscription&") {
         return answer(
             "200 OK",
