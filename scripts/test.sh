@@ -77,6 +77,12 @@ trap - EXIT
 ensure_python_boto3
 cargo build --locked --bin upload-gateway
 UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3_boto3.py
+# The gateway binary with an S3 bucket on Garage: presigned PUT, form and curl multipart
+# through its routes, confirm with the binding, all read back with boto3; then Uppy
+# (@uppy/aws-s3) in headless Chromium through the gateway's /s3 routes to Garage.
+ensure_redis
+ensure_browser_tools
+S3_BROWSER=1 UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3_gateway.py
 
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh

@@ -136,6 +136,33 @@ mod tests {
         }
     }
 
+    /// The commented block of the example, uncommented, loads as it is.
+    #[test]
+    fn the_examples_notification_block_is_valid_when_uncommented() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let (_, rest) = text
+            .split_once("# --- s3 notifications example ---\n")
+            .unwrap();
+        let (block, _) = rest
+            .split_once("# --- end of s3 notifications example ---")
+            .unwrap();
+        let block: String = block
+            .lines()
+            .filter(|l| !l.starts_with("# #"))
+            .map(|l| l.strip_prefix('#').unwrap_or(l).trim_start().to_string() + "\n")
+            .collect();
+        let block = block.replace(
+            "token_file = \"/run/secrets/minio-webhook-token\"",
+            "token = \"0123456789abcdef0123\"",
+        );
+        let s = Settings::from_toml(&format!("{MINIMAL}\n{block}")).unwrap();
+        let sns = s.callbacks.s3_sns.as_ref().unwrap();
+        assert_eq!(sns.topic_arns.len(), 1);
+        assert!(sns.confirm_subscriptions && sns.ca_pem.is_none());
+        assert!(s.callbacks.s3_webhook.is_some());
+    }
+
     #[test]
     fn notification_sections_load_with_defaults_and_bad_values_name_their_key() {
         let s = Settings::from_toml(&format!(

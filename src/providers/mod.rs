@@ -63,6 +63,22 @@ impl Providers {
         }
         let providers = Providers(map);
         for (name, p) in &settings.profiles {
+            // A part size storage refuses would fail every multipart start of the profile.
+            if let (Some(ps), Some(mp)) = (
+                p.part_size,
+                providers.get(&p.bucket.name).and_then(|x| x.multipart()),
+            ) {
+                let l = mp.limits();
+                if !(l.min_part..=l.max_part).contains(&ps) {
+                    return Err(ConfigError::new(
+                        &format!("profiles.{name}.part_size_bytes"),
+                        format!(
+                            "{ps} is outside what bucket '{}' accepts ({} to {} bytes)",
+                            p.bucket.name, l.min_part, l.max_part
+                        ),
+                    ));
+                }
+            }
             if p.callback
                 && let Some(provider) = providers.get(&p.bucket.name)
             {
@@ -146,6 +162,20 @@ mod tests {
         ));
         assert!(
             e.starts_with("config error: callbacks.s3_sns.topic_arns: 'arn:aws:sns:eu-central-1:1234:t' is not an SNS topic ARN"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_part_size_below_s3s_minimum_is_refused_at_load() {
+        let text = MINIMAL
+            .replace("provider = \"oss\"", "provider = \"s3\"")
+            .replace("cn-hangzhou", "eu-central-1")
+            + "part_size_bytes = 1048576\n";
+        let e = err(&text);
+        assert!(
+            e.starts_with("config error: profiles.avatars.part_size_bytes: 1048576 is outside")
+                && e.contains("5242880 to 5368709120"),
             "{e}"
         );
     }

@@ -2,6 +2,7 @@
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
 mod app_server;
+mod aws_sdk;
 mod callbacks;
 mod cos_sdk;
 mod create;
@@ -119,6 +120,9 @@ pub fn router(state: &AppState) -> Router {
             "/v1/uploads/form/oss-app-server",
             app_server::oss_app_server,
         );
+    }
+    if state.uploads.providers().kinds().contains("s3") {
+        r.get("/v1/credentials/aws-sdk", aws_sdk::get);
     }
     if state.uploads.providers().kinds().contains("cos") {
         r.get("/v1/credentials/cos-sdk", cos_sdk::get);

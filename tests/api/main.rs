@@ -5,6 +5,7 @@ mod store_harness;
 
 mod app_server;
 mod auth;
+mod aws_sts_standin;
 mod callbacks;
 mod cli;
 mod cli_cos;
@@ -29,6 +30,8 @@ mod oss_sim;
 mod rights;
 mod s3;
 mod s3_notify;
+mod s3_routes;
+mod s3_sts;
 mod sns;
 mod sns_harness;
 mod store;

@@ -191,7 +191,7 @@ async fn an_s3_object_written_without_the_uploads_binding_is_not_confirmed() {
     assert_ne!(rec["status"], "completed");
 }
 
-fn form_body(fields: &[Value], file: &[u8], content_type: &str) -> (String, Vec<u8>) {
+pub fn form_body(fields: &[Value], file: &[u8], content_type: &str) -> (String, Vec<u8>) {
     let boundary = "ugws3boundary1234";
     let mut b = Vec::new();
     for f in fields {
