@@ -189,3 +189,38 @@ async fn a_notification_that_storage_does_not_bear_out_completes_nothing() {
         .unwrap();
     assert_eq!(send(&head).await.unwrap().status(), 200);
 }
+
+/// Redis hung while a notification arrives: 503 and nothing acknowledged, so SNS delivers it
+/// again; the redelivery, once Redis answers, completes the upload once.
+#[tokio::test]
+async fn a_notification_while_redis_hangs_is_not_acknowledged_and_its_redelivery_completes() {
+    let Some(g) = spawn_garage().await else {
+        return;
+    };
+    let sns = SnsStandIn::start().await;
+    let redis = RedisServer::start();
+    let endpoint = g.endpoint.clone();
+    let app = spawn_app_on(&redis.url(), |raw| {
+        crate::s3::add_s3_bucket(raw, &endpoint);
+        sns.configure(raw, &[TOPIC]);
+    })
+    .await;
+    let d = presign(&app, "pia", "d.txt", 2).await;
+    let id = d["upload_id"].as_str().unwrap().to_string();
+    let etag = put(&app, &d, b"ok").await;
+    let sent = notification(
+        &s3_created(BUCKET, d["key"].as_str().unwrap(), 2, &etag, false),
+        "m-d",
+    );
+
+    redis.pause();
+    let resp = post_sns(&app, &sent).await;
+    redis.resume();
+    let (s, code, _) = error_code(resp).await;
+    assert_eq!((s, code.as_str()), (503, "store-unavailable"));
+
+    let resp = post_sns(&app, &sent).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["outcome"], "completed");
+    assert_eq!(status_of(&app, "pia", &id).await, "completed");
+}
