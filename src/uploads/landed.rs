@@ -37,6 +37,18 @@ impl Uploads {
         result
     }
 
+    /// The config names of the `provider` buckets whose storage name is `storage_bucket`
+    /// (what a notification names), for [`Uploads::complete_from_storage`]. Usually one;
+    /// more when stores at several endpoints hold a bucket of that name.
+    pub fn buckets_named(&self, provider: &str, storage_bucket: &str) -> Vec<String> {
+        self.settings
+            .buckets
+            .values()
+            .filter(|b| b.kind().as_str() == provider && b.bucket == storage_bucket)
+            .map(|b| b.name.clone())
+            .collect()
+    }
+
     async fn landed(
         &self,
         bucket: &str,

@@ -141,13 +141,8 @@ impl Uploads {
         notice: &ObjectNotice,
     ) -> Result<(UploadRecord, bool), ApiError> {
         let key = notice.key();
-        let mut buckets = self
-            .settings
-            .buckets
-            .values()
-            .filter(|b| b.kind() == ProviderKind::S3 && b.bucket == notice.bucket())
-            .peekable();
-        if buckets.peek().is_none() {
+        let buckets = self.buckets_named(ProviderKind::S3.as_str(), notice.bucket());
+        if buckets.is_empty() {
             return Err(ApiError::NotificationUnknownBucket(
                 notice.bucket().chars().take(63).collect(),
             ));
@@ -155,16 +150,17 @@ impl Uploads {
         // A key the gateway would never build, or under no profile's prefix, is not its own.
         let valid = ObjectKey::parse(key).is_ok();
         let bucket = buckets
+            .iter()
             .find(|b| {
                 valid
                     && self
                         .settings
                         .profiles
                         .values()
-                        .any(|p| p.bucket.name == b.name && p.may_hold_key(key))
+                        .any(|p| p.bucket.name == **b && p.may_hold_key(key))
             })
             .ok_or(ApiError::NotificationKeyNotManaged)?;
-        let checked = self.complete_from_storage(&bucket.name, key, source).await;
+        let checked = self.complete_from_storage(bucket, key, source).await;
         match checked {
             Ok((Outcome::Completed, Some(rec))) => Ok((rec, true)),
             Ok((Outcome::AlreadyFinal, Some(rec))) => Ok((rec, false)),

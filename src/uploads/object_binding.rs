@@ -19,11 +19,12 @@ impl Uploads {
         provider: &dyn Provider,
         rec: &UploadRecord,
     ) -> Option<String> {
-        let bound = matches!(
-            rec.kind,
-            UploadKind::Presign | UploadKind::Append | UploadKind::Form
-        );
-        (bound && provider.binds_uploads()).then(|| {
+        let bound = match rec.kind {
+            UploadKind::Presign | UploadKind::Append | UploadKind::Form => provider.binds_uploads(),
+            UploadKind::Multipart => provider.binds_multipart(),
+            UploadKind::Sts => false,
+        };
+        bound.then(|| {
             let scope = TicketScope::Object {
                 upload_id: rec.id.as_str(),
                 key: &rec.key,

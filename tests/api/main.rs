@@ -29,6 +29,7 @@ mod openapi;
 mod oss_sim;
 mod rights;
 mod s3;
+mod s3_landed;
 mod s3_notify;
 mod s3_routes;
 mod s3_sts;

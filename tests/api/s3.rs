@@ -47,7 +47,7 @@ pub async fn s3_gateway(endpoint: &str) -> TestApp {
     spawn_app_with(move |raw| add_s3_bucket(raw, &endpoint)).await
 }
 
-async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
+pub async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
     json_of(
         app.as_user(user, Method::POST, path)
             .json(&body)
@@ -60,7 +60,7 @@ async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value
 
 /// Sends a signed URL's request with exactly the headers it lists (Content-Length is the
 /// HTTP client's, from the body), as curl would.
-async fn send_signed(app: &TestApp, v: &Value, body: Vec<u8>) -> reqwest::Response {
+pub async fn send_signed(app: &TestApp, v: &Value, body: Vec<u8>) -> reqwest::Response {
     let method = Method::from_bytes(v["method"].as_str().unwrap().as_bytes()).unwrap();
     let mut req = app.client.request(method, v["url"].as_str().unwrap());
     for (k, val) in v["headers"].as_object().unwrap() {
@@ -389,7 +389,7 @@ async fn the_sweeper_aborts_an_abandoned_s3_multipart_upload_on_garage() {
         .multipart()
         .unwrap();
     // An orphan too: initiated on Garage under the profile's prefix, never recorded.
-    mp.initiate("s3docs/ghost/orphan.bin", "application/octet-stream")
+    mp.initiate("s3docs/ghost/orphan.bin", "application/octet-stream", None)
         .await
         .unwrap();
     let listed = mp.list_uploads("s3docs/", None).await.unwrap();
@@ -472,83 +472,4 @@ async fn unreachable_or_slow_s3_storage_gets_502_and_504_without_internals() {
         assert_eq!(error_code(resp).await.0, want_status);
     }
     drop(silent);
-}
-
-/// The entry point a storage notification (SNS, MinIO webhook) calls with just bucket and
-/// key: HeadObject decides, duplicates change nothing, unbound objects complete nothing.
-#[tokio::test]
-async fn an_object_named_only_by_key_is_completed_from_garages_head_object() {
-    use upload_gateway::uploads::confirm::Outcome;
-    let Some(g) = spawn_garage().await else {
-        return;
-    };
-    let app = s3_gateway(&g.endpoint).await;
-    let uploads = &app.app_state.uploads;
-    let (_, r) = post(
-        &app,
-        "frank",
-        "/v1/uploads/presign",
-        json!({"profile": "s3docs",
-        "filename": "n.txt", "content_type": "text/plain", "size": 4}),
-    )
-    .await;
-    let key = r["key"].as_str().unwrap();
-    let (outcome, rec) = uploads
-        .complete_from_storage("s3", key, "test")
-        .await
-        .unwrap();
-    assert_eq!((outcome, rec.is_none()), (Outcome::Missing, true));
-    assert_eq!(send_signed(&app, &r, b"abcd".to_vec()).await.status(), 200);
-    let (outcome, rec) = uploads
-        .complete_from_storage("s3", key, "test")
-        .await
-        .unwrap();
-    assert_eq!(outcome, Outcome::Completed);
-    let rec = rec.unwrap();
-    assert_eq!(
-        (rec.id.as_str(), rec.size),
-        (r["upload_id"].as_str().unwrap(), Some(4))
-    );
-    let (outcome, _) = uploads
-        .complete_from_storage("s3", key, "test")
-        .await
-        .unwrap();
-    assert_eq!(outcome, Outcome::AlreadyFinal);
-
-    // Written with the bucket's own key, without a binding: nothing to complete.
-    let stray = "s3docs/frank/stray.txt";
-    let p = g
-        .signer()
-        .presign_put(
-            &g.location(),
-            stray,
-            &Default::default(),
-            time::OffsetDateTime::now_utc(),
-            upload_gateway::providers::s3::Expiry::from_secs(600).unwrap(),
-        )
-        .unwrap();
-    assert_eq!(
-        app.client
-            .put(&p.url)
-            .body("x")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let (outcome, rec) = uploads
-        .complete_from_storage("s3", stray, "test")
-        .await
-        .unwrap();
-    assert_eq!((outcome, rec.is_none()), (Outcome::Unbound, true));
-
-    use actix_web::ResponseError;
-    for (bucket, key) in [("s3", "elsewhere/x.txt"), ("nosuch", key)] {
-        let e = uploads
-            .complete_from_storage(bucket, key, "test")
-            .await
-            .unwrap_err();
-        assert!(e.status_code().is_client_error(), "{bucket} {key}: {e}");
-    }
 }

@@ -299,7 +299,7 @@ async fn a_complete_answered_200_with_an_error_body_is_an_error() {
         .multipart()
         .unwrap();
     let id = mp
-        .initiate("s3docs/x/k.bin", "application/octet-stream")
+        .initiate("s3docs/x/k.bin", "application/octet-stream", None)
         .await
         .unwrap();
     assert_eq!(id, "up-1");
@@ -317,4 +317,88 @@ async fn a_complete_answered_200_with_an_error_body_is_an_error() {
             .iter()
             .any(|l| l.contains("uploadId=up-1"))
     );
+}
+
+/// The reconciler on an S3 bucket: past their deadline, an upload whose object landed with
+/// its binding completes; one never written, and one whose key holds an object without the
+/// binding, expire.
+#[tokio::test]
+async fn the_reconciler_completes_landed_s3_uploads_and_expires_the_rest() {
+    let Some(g) = spawn_garage().await else {
+        return;
+    };
+    let endpoint = g.endpoint.clone();
+    let app = spawn_app_with(move |raw| add_s3_bucket(raw, &endpoint)).await;
+    let mut issued = Vec::new();
+    for name in ["landed.txt", "never.txt", "stray.txt"] {
+        let (status, r) = json_of(
+            app.as_user("kim", Method::POST, "/v1/uploads/presign")
+                .json(&json!({"profile": "s3docs", "filename": name,
+                    "content_type": "text/plain", "size": 5}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+        issued.push(r);
+    }
+    assert_eq!(
+        put_signed(&app, &issued[0], b"hello".to_vec())
+            .await
+            .status(),
+        200
+    );
+    let stray = g
+        .signer()
+        .presign_put(
+            &g.location(),
+            issued[2]["key"].as_str().unwrap(),
+            &Default::default(),
+            time::OffsetDateTime::now_utc(),
+            upload_gateway::providers::s3::Expiry::from_secs(600).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        app.client
+            .put(&stray.url)
+            .body("hello")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Time passes: every deadline is behind us.
+    let mut c = shared_redis()
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
+    for r in &issued {
+        let id = upload_gateway::domain::UploadId::parse(r["upload_id"].as_str().unwrap()).unwrap();
+        let _: () = redis::cmd("ZADD")
+            .arg(app.store().keys().deadlines_for(&id))
+            .arg(past)
+            .arg(id.as_str())
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+    // One round (this one, or the background reconciler's if it holds the lock just now).
+    let statuses = eventually(std::time::Duration::from_secs(10), || async {
+        app.app_state.uploads.reconcile_once().await.unwrap();
+        let mut statuses = Vec::new();
+        for r in &issued {
+            let id = r["upload_id"].as_str().unwrap();
+            let (_, rec) = json_of(app.get_upload("kim", id).await).await;
+            statuses.push(rec["status"].as_str().unwrap().to_string());
+        }
+        (!statuses.iter().any(|s| s == "issued")).then_some(statuses)
+    })
+    .await
+    .expect("reconciled");
+    assert_eq!(statuses, ["completed", "expired", "expired"]);
 }

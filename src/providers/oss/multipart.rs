@@ -190,6 +190,8 @@ impl MultipartApi for OssProvider {
         &'a self,
         key: &'a str,
         content_type: &'a str,
+        // Not bound: `binds_multipart` is false here.
+        _binding: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, UpstreamError>> {
         Box::pin(async move {
             let a = self

@@ -3,7 +3,7 @@
 //! in-progress uploads under a prefix (the sweeper's ListMultipartUploads).
 
 use super::client::{protocol, unsignable};
-use super::provider::S3Provider;
+use super::provider::{BINDING_HEADER, S3Provider};
 use super::xml::{self, CompletedPart, XmlError};
 use crate::domain::part_plan::MAX_PARTS;
 use crate::providers::multipart_xml::ListPartsDoc;
@@ -44,17 +44,17 @@ impl MultipartApi for S3Provider {
         &'a self,
         key: &'a str,
         content_type: &'a str,
+        binding: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, UpstreamError>> {
         Box::pin(async move {
             let op = "CreateMultipartUpload";
+            let mut headers = vec![("Content-Type", content_type)];
+            if let Some(b) = binding {
+                headers.push((BINDING_HEADER, b));
+            }
             let signed = self
                 .signer
-                .initiate_multipart(
-                    &self.location,
-                    key,
-                    &[("Content-Type", content_type)],
-                    now(),
-                )
+                .initiate_multipart(&self.location, key, &headers, now())
                 .map_err(|e| unsignable(op, e))?;
             let a = self.call(op, signed).await?;
             xml::parse_initiate(&a.body).map_err(|e| xml_error(op, e))

@@ -193,6 +193,11 @@ impl Provider for S3Provider {
         true
     }
 
+    /// CreateMultipartUpload stores the binding with the upload; S3 gives it to the object.
+    fn binds_multipart(&self) -> bool {
+        true
+    }
+
     fn forms(&self) -> Option<&dyn FormSigner> {
         Some(self)
     }
