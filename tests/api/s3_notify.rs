@@ -224,3 +224,75 @@ async fn a_notification_while_redis_hangs_is_not_acknowledged_and_its_redelivery
     assert_eq!(resp.json::<Value>().await.unwrap()["outcome"], "completed");
     assert_eq!(status_of(&app, "pia", &id).await, "completed");
 }
+
+/// A multipart upload that storage completed without the gateway hearing back (its answer
+/// lost): the object carries the binding set on CreateMultipartUpload, so the notification
+/// settles the record, once.
+#[tokio::test]
+async fn a_multipart_upload_completed_behind_the_gateways_back_is_settled_by_its_notification() {
+    let Some(g) = spawn_garage().await else {
+        return;
+    };
+    let sns = SnsStandIn::start().await;
+    let app = gateway(&g, &sns).await;
+    const MIB: usize = 1024 * 1024;
+    let size = 5 * MIB + 10;
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let resp = app
+        .as_user("quinn", Method::POST, "/v1/multipart")
+        .json(&json!({"profile": "s3docs", "filename": "big.bin",
+            "content_type": "application/octet-stream", "size": size, "part_size": 5 * MIB}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let m: Value = resp.json().await.unwrap();
+    let (id, key) = (m["upload_id"].as_str().unwrap(), m["key"].as_str().unwrap());
+    let resp = app
+        .as_user("quinn", Method::POST, &format!("/v1/multipart/{id}/parts"))
+        .json(&json!({"part_numbers": [1, 2]}))
+        .send()
+        .await
+        .unwrap();
+    let signed: Value = resp.json().await.unwrap();
+    let mut parts = Vec::new();
+    for (i, p) in signed["parts"].as_array().unwrap().iter().enumerate() {
+        let chunk = &data[i * 5 * MIB..((i + 1) * 5 * MIB).min(size)];
+        let etag = put(&app, p, chunk).await;
+        parts.push(upload_gateway::providers::s3::CompletedPart {
+            part_number: i as u32 + 1,
+            etag: format!("\"{etag}\""),
+        });
+    }
+    let done = g
+        .signer()
+        .complete_multipart(
+            &g.location(),
+            key,
+            m["storage_upload_id"].as_str().unwrap(),
+            &parts,
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    let resp = send(&done).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    let etag = body
+        .split("<ETag>")
+        .nth(1)
+        .and_then(|r| r.split("</ETag>").next())
+        .unwrap()
+        .replace("&quot;", "")
+        .replace('"', "");
+    assert_ne!(status_of(&app, "quinn", id).await, "completed");
+
+    let mut event = s3_created(BUCKET, key, size as u64, &etag, true);
+    event["Records"][0]["eventName"] = "s3:ObjectCreated:CompleteMultipartUpload".into();
+    for want in ["completed", "duplicate"] {
+        let resp = post_webhook(&app, Some(WEBHOOK_TOKEN), &event).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.json::<Value>().await.unwrap()["outcome"], want);
+    }
+    assert_eq!(status_of(&app, "quinn", id).await, "completed");
+    assert_eq!(events_of(&app, id).await, vec!["upload.completed"]);
+}
