@@ -2,7 +2,7 @@
 //! what the answer to storage may carry.
 
 use super::values::{ms, parse_http_url};
-use super::{ConfigError, raw};
+use super::{ConfigError, notifications, raw};
 use std::time::Duration;
 use url::Url;
 
@@ -65,12 +65,15 @@ pub struct CallbackSettings {
     pub replay_interval: Duration,
     pub response_fields: Vec<String>,
     pub reconcile_interval: Duration,
+    pub s3_sns: Option<super::notifications::SnsSettings>,
+    pub s3_webhook: Option<super::notifications::WebhookTokenSettings>,
 }
 
 /// `public_url` is the server's: the callback URL defaults to a path under it.
 pub(super) fn validate(
     c: raw::CallbacksSection,
     public_url: &Url,
+    world_readable_ok: bool,
 ) -> Result<CallbackSettings, ConfigError> {
     if !c.path.starts_with('/') {
         return Err(ConfigError::new("callbacks.path", "must start with '/'"));
@@ -153,5 +156,10 @@ pub(super) fn validate(
         replay_interval: ms("callbacks.replay_interval_ms", c.replay_interval_ms)?,
         response_fields: c.response_fields,
         reconcile_interval: Duration::from_secs(c.reconcile_interval_secs.max(1)),
+        s3_sns: c.s3_sns.map(notifications::validate_sns).transpose()?,
+        s3_webhook: c
+            .s3_webhook
+            .map(|w| notifications::validate_webhook(w, world_readable_ok))
+            .transpose()?,
     })
 }

@@ -8,6 +8,7 @@ pub mod cos;
 pub mod encoding;
 mod error;
 mod multipart_xml;
+mod notice;
 pub mod oss;
 pub mod s3;
 mod types;
@@ -17,6 +18,7 @@ pub use capabilities::{
     CallbackVerifier, CredentialIssuer, FormSigner, MultipartApi, ObjectApi, Provider,
 };
 pub use error::UpstreamError;
+pub use notice::{NotificationError, NotificationVerifier, Notified, ObjectNotice};
 pub use types::*;
 pub use verified::{CallbackFields, VerifiedCallback};
 
@@ -54,6 +56,10 @@ impl Providers {
                 ),
             };
             map.insert(name.clone(), p);
+        }
+        if let Some(sns) = &settings.callbacks.s3_sns {
+            s3::notify::parse_topics(sns)
+                .map_err(|e| ConfigError::new("callbacks.s3_sns.topic_arns", e))?;
         }
         let providers = Providers(map);
         for (name, p) in &settings.profiles {
@@ -110,6 +116,25 @@ impl Providers {
         Ok(map)
     }
 
+    /// The notification routes configured (`[callbacks.s3_sns]`, `[callbacks.s3_webhook]`),
+    /// by route name.
+    pub fn notification_verifiers(
+        &self,
+        settings: &Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<BTreeMap<&'static str, Arc<dyn NotificationVerifier>>, String> {
+        let mut map: BTreeMap<&'static str, Arc<dyn NotificationVerifier>> = BTreeMap::new();
+        if let Some(sns) = &settings.callbacks.s3_sns {
+            let v = s3::notify::SnsVerifier::new(sns, metrics)?;
+            map.insert(v.source(), Arc::new(v));
+        }
+        if let Some(w) = &settings.callbacks.s3_webhook {
+            let v = s3::notify::WebhookVerifier::new(w);
+            map.insert(v.source(), Arc::new(v));
+        }
+        Ok(map)
+    }
+
     /// The vendors some bucket uses (routes only vendors in use are mounted).
     pub fn kinds(&self) -> std::collections::BTreeSet<&'static str> {
         self.0.values().map(|p| p.kind()).collect()
@@ -128,6 +153,17 @@ mod tests {
             Ok(()) => panic!("config unexpectedly valid"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn sns_topic_arns_are_checked_by_the_s3_adapter() {
+        let e = err(&format!(
+            "{MINIMAL}[callbacks.s3_sns]\ntopic_arns = [\"arn:aws:sns:eu-central-1:1234:t\"]\n"
+        ));
+        assert!(
+            e.starts_with("config error: callbacks.s3_sns.topic_arns: 'arn:aws:sns:eu-central-1:1234:t' is not an SNS topic ARN"),
+            "{e}"
+        );
     }
 
     #[test]

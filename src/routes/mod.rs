@@ -11,6 +11,7 @@ mod demo;
 mod health;
 mod meta;
 mod multipart;
+mod notifications;
 mod objects;
 mod rights;
 mod uploads;
@@ -136,6 +137,16 @@ pub fn router(state: &AppState) -> Router {
     let custom = &state.settings.callbacks.path;
     if !custom.starts_with("/v1/callbacks/") {
         r.post(custom, callbacks::oss);
+    }
+    // Before `{provider}`: the first matching path wins.
+    for source in ["s3-sns", "s3-webhook"] {
+        if state.uploads.notifier(source).is_some() {
+            let path = format!("/v1/callbacks/{source}");
+            r.post(&path, notifications::receive);
+            if source == "s3-webhook" {
+                r.route(Method::HEAD, &path, notifications::probe);
+            }
+        }
     }
     r.post("/v1/callbacks/{provider}", callbacks::receive);
 

@@ -10,6 +10,7 @@
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
 //! - [`confirm`]: asking storage when a callback never came, and the reconciler;
 //!   `landed`: the same check for an object a storage notification names by key.
+//! - [`notified`]: storage event notifications (SNS, MinIO), each object checked in storage.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
@@ -20,6 +21,7 @@ pub mod grants;
 pub mod issue;
 mod landed;
 pub mod multipart;
+mod notified;
 mod object_binding;
 pub mod objects;
 mod plan;
@@ -48,6 +50,8 @@ pub struct Uploads {
     providers: Providers,
     metrics: Arc<Metrics>,
     grants: grants::GrantCache,
+    /// Storage event notification routes (SNS, MinIO webhooks), by route name.
+    notifiers: notified::Notifiers,
     clock: Clock,
 }
 
@@ -64,6 +68,7 @@ impl Uploads {
             providers,
             metrics,
             grants: grants::cache(),
+            notifiers: Default::default(),
             clock: OffsetDateTime::now_utc,
         }
     }
