@@ -414,7 +414,7 @@ impl Metrics {
             self.sweeper_aborted_total.with_label_values(&[reason]);
         }
         self.sweep_errors_total.with_label_values(&["multipart"]);
-        for source in ["s3-sns", "s3-webhook"] {
+        for source in ["s3_sns", "s3_webhook"] {
             for outcome in NOTIFICATION_OUTCOMES {
                 self.notifications_total
                     .with_label_values(&[source, outcome]);

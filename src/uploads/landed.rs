@@ -14,7 +14,7 @@ use crate::error::ApiError;
 impl Uploads {
     /// Checks the object at `key` in the bucket configured as `[buckets.<bucket>]` and
     /// completes the upload it belongs to. `trigger` labels the reconciliation metric
-    /// (`"s3-sns"`, `"s3-webhook"`). Returns what happened and the record, when one is bound:
+    /// (`"s3-sns"`, `"s3-webhook"`, exported as `s3_sns`, `s3_webhook`). Returns what happened and the record, when one is bound:
     /// `Missing` (no such object), `Unbound` (an object no right of the gateway wrote, or
     /// one whose upload is gone), `Completed`, `AlreadyFinal` (a duplicate notice), `Rejected`
     /// (the object breaks its profile).
@@ -32,7 +32,7 @@ impl Uploads {
         };
         self.metrics
             .reconciliations_total
-            .with_label_values(&[trigger, label])
+            .with_label_values(&[&trigger.replace('-', "_"), label])
             .inc();
         result
     }

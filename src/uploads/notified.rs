@@ -68,7 +68,8 @@ impl Uploads {
     pub fn count_notice(&self, source: &str, outcome: &str) {
         self.metrics
             .notifications_total
-            .with_label_values(&[source, outcome])
+            // The source names a route (`s3-sns`); label values are snake_case.
+            .with_label_values(&[&source.replace('-', "_"), outcome])
             .inc();
     }
 

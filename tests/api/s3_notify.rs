@@ -119,10 +119,10 @@ async fn a_notified_upload_on_garage_completes_once_by_sns_or_webhook_however_of
 
     let text = app.metrics_text().await;
     for (source, outcome, n) in [
-        ("s3-sns", "completed", 1),
-        ("s3-sns", "duplicate", 2),
-        ("s3-webhook", "completed", 1),
-        ("s3-webhook", "duplicate", 1),
+        ("s3_sns", "completed", 1),
+        ("s3_sns", "duplicate", 2),
+        ("s3_webhook", "completed", 1),
+        ("s3_webhook", "duplicate", 1),
     ] {
         let line = format!(
             "upload_gateway_notifications_total{{outcome=\"{outcome}\",source=\"{source}\"}} {n}"

@@ -174,7 +174,7 @@ async fn every_sns_vector_through_the_route_is_verified_or_refused_with_its_code
     assert_eq!(
         metric(
             &text,
-            r#"upload_gateway_notifications_total{outcome="bad_signature",source="s3-sns"}"#
+            r#"upload_gateway_notifications_total{outcome="bad_signature",source="s3_sns"}"#
         ),
         2,
         "{text}"
@@ -182,7 +182,7 @@ async fn every_sns_vector_through_the_route_is_verified_or_refused_with_its_code
     assert_eq!(
         metric(
             &text,
-            r#"upload_gateway_notifications_total{outcome="unknown",source="s3-sns"}"#
+            r#"upload_gateway_notifications_total{outcome="unknown",source="s3_sns"}"#
         ),
         3
     );
@@ -435,7 +435,7 @@ async fn the_webhook_wants_its_bearer_token_and_answers_minios_probe() {
     assert_eq!(
         metric(
             &text,
-            r#"upload_gateway_notifications_total{outcome="unauthorized",source="s3-webhook"}"#
+            r#"upload_gateway_notifications_total{outcome="unauthorized",source="s3_webhook"}"#
         ),
         5
     );
