@@ -80,6 +80,8 @@ UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3_boto3.py
 
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh
+# The same on a COS bucket with Tencent's client SDKs (the mini-program SDK under a wx shim).
+bash scripts/e2e-cos.sh
 
 # Dockerfile, compose, Kubernetes manifests, alert rules and dashboard, offline.
 bash scripts/check-deploy.sh

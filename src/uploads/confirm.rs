@@ -65,7 +65,16 @@ impl Uploads {
         trigger: &str,
     ) -> Result<(Outcome, UploadRecord), ApiError> {
         let result = self.check_inner(rec).await;
-        let label = match &result {
+        self.count_check(trigger, &result);
+        result
+    }
+
+    pub(super) fn count_check(
+        &self,
+        trigger: &str,
+        result: &Result<(Outcome, UploadRecord), ApiError>,
+    ) {
+        let label = match result {
             Ok((o, _)) => o.label(),
             // A client's mistake (another kind of upload, say) is not a failure to alert on.
             Err(e) if actix_web::ResponseError::status_code(e).is_client_error() => "refused",
@@ -75,7 +84,6 @@ impl Uploads {
             .reconciliations_total
             .with_label_values(&[trigger, label])
             .inc();
-        result
     }
 
     async fn check_inner(&self, rec: &UploadRecord) -> Result<(Outcome, UploadRecord), ApiError> {
@@ -84,7 +92,8 @@ impl Uploads {
         }
         if rec.kind == UploadKind::Sts {
             return Err(ApiError::InvalidArgument(
-                "sts grants are not confirmed one object at a time".into(),
+                "an sts grant is confirmed one object at a time: send {\"key\": \"<object key>\"}"
+                    .into(),
             ));
         }
         let (profile, provider) = self.profile_of(rec)?;
@@ -95,26 +104,39 @@ impl Uploads {
         if !self.binding_holds(provider.as_ref(), rec, &meta) {
             return Ok((Outcome::Unbound, rec.clone()));
         }
-        let mut callback = VerifiedCallback::from_storage_check(
+        let callback = VerifiedCallback::from_storage_check(
             provider.kind(),
             self.now(),
             &rec.bucket,
             &rec.key,
             meta,
         );
+        let binding = Binding::Upload {
+            upload_id: rec.id.clone(),
+            user: rec.user.clone(),
+        };
+        self.settle(&profile, provider.as_ref(), callback, binding, rec)
+            .await
+    }
+
+    /// Records what storage showed: the content check where the profile asks for one, then
+    /// the same exactly-once step a callback takes. `rec` is what a missing object leaves.
+    pub(super) async fn settle(
+        &self,
+        profile: &crate::config::Profile,
+        provider: &dyn Provider,
+        mut callback: VerifiedCallback,
+        binding: Binding,
+        rec: &UploadRecord,
+    ) -> Result<(Outcome, UploadRecord), ApiError> {
         if profile.content_check {
-            let Some(facts) = self.read_content(provider.as_ref(), &rec.key).await? else {
+            let key = callback.fields().object.clone();
+            let Some(facts) = self.read_content(provider, &key).await? else {
                 return Ok((Outcome::Missing, rec.clone()));
             };
             callback = callback.with_content(facts);
         }
-        let entry = Accepted {
-            callback,
-            binding: Binding::Upload {
-                upload_id: rec.id.clone(),
-                user: rec.user.clone(),
-            },
-        };
+        let entry = Accepted { callback, binding };
         match record::apply(&self.store, &self.settings, &entry).await {
             Ok(Applied::New(r)) => Ok((Outcome::Completed, r)),
             Ok(Applied::Duplicate(r)) => Ok((Outcome::AlreadyFinal, r)),

@@ -8,12 +8,14 @@
 //! - [`create`]: `POST /v1/uploads`, which picks simple or multipart by size.
 //! - [`grants`]: STS credentials, cached per (user, profile), single-flight.
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
-//! - [`confirm`]: asking storage when a callback never came, and the reconciler.
+//! - [`confirm`]: asking storage when a callback never came, and the reconciler;
+//!   [`confirm_object`]: the same for one object written with an STS grant's keys.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
 pub mod app_server;
 pub mod confirm;
+mod confirm_object;
 pub mod create;
 pub mod grants;
 pub mod issue;
