@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End to end on a COS bucket with Tencent's own client SDKs: redis-server, oss-local (its COS
 # listener and TC3 STS stand-in) and the gateway binary on free loopback ports, then
-# cos-wx-sdk-v5 (the mini-program SDK, under Node with tests/e2e/cos-wx/wx_shim.js) taking
-# temporary keys from /v1/credentials/cos-sdk.
+# cos-wx-sdk-v5 (the mini-program SDK, under Node with tests/e2e/cos-wx/wx_shim.js) and
+# cos-python-sdk-v5, both taking temporary keys from /v1/credentials/cos-sdk.
 # Called by scripts/test.sh after the debug binaries are built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 ensure_node_cos_wx
+ensure_python_cos
 cos_bucket=wxbucket-1250000000 cos_region=ap-guangzhou
 cos_id=AKIDLocalCosSecretId00000000000000 cos_key=LocalCosSecretKey000000000000000
 redis_port=$(free_port); store_port=$(free_port); cos_port=$(free_port); gw_port=$(free_port)
@@ -55,7 +56,8 @@ target/debug/upload-gateway serve --config "$work/gateway.toml" >>target/tmp/e2e
 pids+=($!)
 wait_http "http://127.0.0.1:$gw_port/readyz"
 
-GATEWAY_URL="http://127.0.0.1:$gw_port" GATEWAY_API_KEY=local-dev-key \
+export GATEWAY_URL="http://127.0.0.1:$gw_port" GATEWAY_API_KEY=local-dev-key \
   COS_ENDPOINT="127.0.0.1:$cos_port" COS_BUCKET="$cos_bucket" COS_REGION="$cos_region" \
-  COS_PROFILE=wx COS_PREFIX=wx/local-user/ STORE_DATA_DIR="$work/store" \
-  node tests/e2e/cos-wx/wx_gateway.js
+  COS_PROFILE=wx COS_PREFIX=wx/local-user/ STORE_DATA_DIR="$work/store"
+node tests/e2e/cos-wx/wx_gateway.js
+python3 tests/e2e/cos_gateway.py
