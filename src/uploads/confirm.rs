@@ -28,6 +28,16 @@ pub enum Outcome {
     Rejected,
     /// An object is there, but not the one this upload's right wrote (its binding differs).
     Unbound,
+    /// The object is there, but not the size or ETag an unsigned callback claimed.
+    Disagrees,
+}
+
+/// What an unsigned callback says about the object; storage must show the same.
+#[derive(Debug, Default, Clone)]
+pub struct Claimed {
+    pub size: Option<u64>,
+    /// Without quotes; compared case-insensitively.
+    pub etag: Option<String>,
 }
 
 impl Outcome {
@@ -39,6 +49,7 @@ impl Outcome {
             Outcome::Expired => "expired",
             Outcome::Rejected => "rejected",
             Outcome::Unbound => "unbound",
+            Outcome::Disagrees => "disagrees",
         }
     }
 }
@@ -64,7 +75,7 @@ impl Uploads {
         rec: &UploadRecord,
         trigger: &str,
     ) -> Result<(Outcome, UploadRecord), ApiError> {
-        let result = self.check_inner(rec).await;
+        let result = self.check_inner(rec, &Claimed::default()).await;
         self.count_check(trigger, &result);
         result
     }
@@ -86,7 +97,11 @@ impl Uploads {
             .inc();
     }
 
-    async fn check_inner(&self, rec: &UploadRecord) -> Result<(Outcome, UploadRecord), ApiError> {
+    pub(super) async fn check_inner(
+        &self,
+        rec: &UploadRecord,
+        claimed: &Claimed,
+    ) -> Result<(Outcome, UploadRecord), ApiError> {
         if rec.status.is_final() {
             return Ok((Outcome::AlreadyFinal, rec.clone()));
         }
@@ -103,6 +118,14 @@ impl Uploads {
         };
         if !self.binding_holds(provider.as_ref(), rec, &meta) {
             return Ok((Outcome::Unbound, rec.clone()));
+        }
+        let etag_differs = match (&claimed.etag, &meta.etag) {
+            (Some(c), Some(m)) => !c.eq_ignore_ascii_case(m),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if etag_differs || claimed.size.is_some_and(|s| s != meta.size) {
+            return Ok((Outcome::Disagrees, rec.clone()));
         }
         let callback = VerifiedCallback::from_storage_check(
             provider.kind(),

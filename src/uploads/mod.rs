@@ -10,6 +10,7 @@
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
 //! - [`confirm`]: asking storage when a callback never came, and the reconciler;
 //!   [`confirm_object`]: the same for one object written with an STS grant's keys.
+//! - [`hint`]: an unsigned storage callback (COS) taken as a hint to ask storage.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
@@ -18,6 +19,7 @@ pub mod confirm;
 mod confirm_object;
 pub mod create;
 pub mod grants;
+pub mod hint;
 pub mod issue;
 pub mod multipart;
 mod object_binding;

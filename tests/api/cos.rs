@@ -112,7 +112,7 @@ kinds = ["sts"]
     }
 }
 
-async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
+pub async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
     json_of(
         app.as_user(user, Method::POST, path)
             .json(&body)
@@ -125,7 +125,7 @@ async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value
 
 /// Sends a signed URL's request with exactly the headers it lists (Content-Length is the
 /// HTTP client's), as curl would.
-async fn send_signed(app: &TestApp, v: &Value, body: Vec<u8>) -> reqwest::Response {
+pub async fn send_signed(app: &TestApp, v: &Value, body: Vec<u8>) -> reqwest::Response {
     let method = Method::from_bytes(v["method"].as_str().unwrap().as_bytes()).unwrap();
     let mut req = app.client.request(method, v["url"].as_str().unwrap());
     for (k, val) in v["headers"].as_object().unwrap() {

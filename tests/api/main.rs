@@ -12,6 +12,7 @@ mod cli_s3;
 mod cluster;
 mod content_check;
 mod cos;
+mod cos_callback;
 mod cos_sts;
 mod deploy;
 mod errors;
