@@ -49,6 +49,14 @@ endpoint = "http://127.0.0.1:$cos_port"
 bucket = "cos"
 key_template = "wx/{user}/{uuid}{ext}"
 max_size_bytes = 104857600
+kinds = ["sts", "append"]            # append: the keys may AppendObject too
+allow_sts_shared_prefix = true
+
+[profiles.pyimg]                     # the profile's types and size in the STS policy
+bucket = "cos"
+key_template = "pyimg/{user}/{uuid}{ext}"
+max_size_bytes = 8388608
+content_types = ["image/*"]
 kinds = ["sts"]
 TOML
 wait_http "http://127.0.0.1:$cos_port/"
@@ -58,6 +66,7 @@ wait_http "http://127.0.0.1:$gw_port/readyz"
 
 export GATEWAY_URL="http://127.0.0.1:$gw_port" GATEWAY_API_KEY=local-dev-key \
   COS_ENDPOINT="127.0.0.1:$cos_port" COS_BUCKET="$cos_bucket" COS_REGION="$cos_region" \
-  COS_PROFILE=wx COS_PREFIX=wx/local-user/ STORE_DATA_DIR="$work/store"
+  COS_PROFILE=wx COS_PREFIX=wx/local-user/ STORE_DATA_DIR="$work/store" \
+  COS_TYPED_PROFILE=pyimg COS_TYPED_PREFIX=pyimg/local-user/
 node tests/e2e/cos-wx/wx_gateway.js
 python3 tests/e2e/cos_gateway.py

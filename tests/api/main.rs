@@ -14,6 +14,7 @@ mod content_check;
 mod cos;
 mod cos_callback;
 mod cos_sts;
+mod cos_sts_policy;
 mod deploy;
 mod errors;
 mod forgery;

@@ -4,7 +4,8 @@ upload straight to oss-local's COS listener, each confirmed to `completed` with 
 compared; outside the granted prefix storage refuses the keys (AccessDenied).
 
 Env: GATEWAY_URL, GATEWAY_API_KEY, COS_ENDPOINT (host:port), COS_BUCKET, COS_REGION,
-COS_PROFILE, COS_PREFIX, STORE_DATA_DIR.
+COS_PROFILE, COS_PREFIX, STORE_DATA_DIR; COS_TYPED_PROFILE / COS_TYPED_PREFIX: a profile
+allowing image/* up to 8 MiB, whose limits the STS policy carries and the store enforces.
 """
 
 import hashlib
@@ -95,4 +96,30 @@ ok("put_object outside the granted prefix -> 403 AccessDenied")
 status, err = gw("POST", f"/v1/uploads/{grant}/confirm", {"key": "elsewhere/py.bin"})
 assert (status, err["code"]) == (400, "invalid-object-key"), err
 ok("confirm outside the prefix -> 400 invalid-object-key")
+
+# The typed profile: its Content-Types and size are conditions of the STS policy.
+status, sts = gw("GET", f"/v1/credentials/cos-sdk?profile={os.environ['COS_TYPED_PROFILE']}")
+assert status == 200, sts
+creds, grant, tp = sts["credentials"], sts["requestId"], os.environ["COS_TYPED_PREFIX"]
+c = CosS3Client(CosConfig(Region=REGION, SecretId=creds["tmpSecretId"], SecretKey=creds["tmpSecretKey"],
+                          Token=creds["sessionToken"], Scheme="http", IP=HOST, Port=int(PORT)), retry=0)
+png = b"\x89PNG\r\n\x1a\n" + os.urandom(1000)
+c.put_object(Bucket=BUCKET, Key=tp + "a.png", Body=png, ContentType="image/png")
+completes(tp + "a.png", png, "typed profile: put_object image/png")
+for what, kwargs in [("text/html", {"Body": b"<p>", "ContentType": "text/html"}),
+                     ("9 MiB", {"Body": os.urandom(9 * 1024 * 1024), "ContentType": "image/png"})]:
+    try:
+        c.put_object(Bucket=BUCKET, Key=tp + "b.png", **kwargs)
+        raise AssertionError(f"typed profile accepted {what}")
+    except CosServiceError as e:
+        assert (e.get_status_code(), e.get_error_code()) == (403, "AccessDenied"), (what, e.get_error_code())
+ok("typed profile: put_object text/html and 9 MiB -> 403 AccessDenied (the policy's conditions)")
+big = os.urandom(3 * 1024 * 1024 + 5)
+with tempfile.NamedTemporaryFile() as f:
+    f.write(big)
+    f.flush()
+    c.upload_file(Bucket=BUCKET, Key=tp + "big.png", LocalFilePath=f.name, PartSize=1, MAXThread=2,
+                  ContentType="image/png")
+ok("typed profile: upload_file multipart (the type condition is _if_exist, so UploadPart passes)")
+completes(tp + "big.png", big, "typed profile: upload_file")
 print(f"cos-python-sdk-v5 through the gateway: {passed} checks passed")
