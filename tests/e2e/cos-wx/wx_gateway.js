@@ -28,12 +28,20 @@ const file = (name, bytes) => { const p = path.join(dir, name); fs.writeFileSync
 const app = require('./wx_app');
 const { cos } = app;
 
-async function gateway(method, p, body) {
-  const res = await fetch(GATEWAY_URL + p, {
-    method,
-    headers: { 'X-Api-Key': GATEWAY_API_KEY, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+// Every call here is idempotent (GET, confirm); one retry covers a pooled keep-alive
+// connection the gateway closed while the test waited on a child process.
+async function gateway(method, p, body, retry = true) {
+  let res;
+  try {
+    res = await fetch(GATEWAY_URL + p, {
+      method,
+      headers: { 'X-Api-Key': GATEWAY_API_KEY, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    if (retry) return gateway(method, p, body, false);
+    throw e;
+  }
   return { status: res.status, body: await res.json() };
 }
 
