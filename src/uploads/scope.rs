@@ -5,7 +5,7 @@
 
 use super::Uploads;
 use super::grants::IssuedGrant;
-use crate::domain::UserId;
+use crate::domain::{UploadKind, UserId};
 use crate::error::ApiError;
 use serde::Deserialize;
 
@@ -71,7 +71,10 @@ impl Uploads {
                 .action
                 .strip_prefix("name/cos:")
                 .unwrap_or(&item.action);
-            let why = if !ACTIONS.contains(&action) {
+            // The keys carry AppendObject only where the profile allows appends.
+            let append_refused =
+                action == "AppendObject" && !issued.profile.kinds.contains(&UploadKind::Append);
+            let why = if !ACTIONS.contains(&action) || append_refused {
                 "action"
             } else if item.bucket != b.bucket {
                 "bucket"

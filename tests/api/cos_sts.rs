@@ -110,9 +110,13 @@ async fn cos_sts_credentials_work_under_the_prefix_fail_outside_and_answer_the_c
     )
     .await;
     assert_eq!(status, 200, "{ok}");
+    let append = json!({"Scope": [{"action": "name/cos:AppendObject",
+        "bucket": COS_BUCKET, "region": COS_REGION, "prefix": "cossts/erin/x.log"}]});
     for body in [
         scope("cossts/frank/x.png", COS_BUCKET),
         scope("cossts/erin/x.png", "other-1250000000"),
+        // cossts does not allow appends, so its keys cannot AppendObject.
+        append,
     ] {
         let (status, refused) =
             post(&app, "erin", "/v1/credentials/cos-sdk?profile=cossts", body).await;
