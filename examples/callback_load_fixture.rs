@@ -71,7 +71,7 @@ async fn main() {
                 let t = ticket::issue(
                     secret,
                     user.as_str(),
-                    &TicketScope::Object { upload_id: id.as_str(), key: &object },
+                    &TicketScope::Object { upload_id: id.as_str(), key: &object, declared_size: None },
                 );
                 let body = serde_json::json!({
                     "bucket": profile.bucket.bucket, "object": object, "etag": "5B3C1A2E0F", "size": 1024,

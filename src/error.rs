@@ -4,7 +4,8 @@
 //! `{"code": "...", "message": "..."}`. Messages of 5xx answers never carry internal
 //! detail: the cause is logged (with the request id) and the client gets a generic text.
 
-use crate::providers::{CallbackError, UpstreamError};
+use crate::providers::s3::sns::SnsError;
+use crate::providers::{CallbackError, NotificationError, UpstreamError};
 use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -119,6 +120,34 @@ pub enum ApiError {
     #[error("{0}")]
     ScopeNotAllowed(String),
 
+    // --- storage event notifications (SNS, MinIO webhooks) ---
+    #[error("{0}")]
+    Sns(SnsError),
+    #[error("the TopicArn is not one of callbacks.s3_sns.topic_arns; nothing was fetched")]
+    SnsTopicNotAllowed,
+    #[error("the SNS signing certificate could not be obtained; retry shortly")]
+    SnsCertUnavailable(String),
+    #[error(
+        "this gateway does not confirm SNS subscriptions (callbacks.s3_sns.confirm_subscriptions = false)"
+    )]
+    SnsConfirmationDisabled,
+    #[error("confirming the SNS subscription failed; SNS can resend the confirmation")]
+    SnsConfirmFailed(String),
+    #[error(
+        "the webhook needs 'Authorization: Bearer <callbacks.s3_webhook.token>' (MinIO's auth_token)"
+    )]
+    NotificationUnauthorized,
+    #[error("{0}")]
+    NotificationMalformed(String),
+    #[error("no S3 bucket in the configuration is named '{0}'")]
+    NotificationUnknownBucket(String),
+    #[error("the object key lies outside every profile's prefix in this bucket")]
+    NotificationKeyNotManaged,
+    #[error("no upload of the gateway wrote this object")]
+    NotificationUnknownUpload,
+    #[error("storage does not confirm the notification: {0}")]
+    NotificationStorageDisagrees(String),
+
     // --- multipart ---
     #[error(
         "storage no longer holds this multipart upload (aborted, completed or expired); start a new upload"
@@ -208,6 +237,20 @@ impl From<CallbackError> for ApiError {
     }
 }
 
+impl From<NotificationError> for ApiError {
+    fn from(e: NotificationError) -> Self {
+        match e {
+            NotificationError::Sns(e) => ApiError::Sns(e),
+            NotificationError::TopicNotAllowed => ApiError::SnsTopicNotAllowed,
+            NotificationError::CertUnavailable(d) => ApiError::SnsCertUnavailable(d),
+            NotificationError::ConfirmationDisabled => ApiError::SnsConfirmationDisabled,
+            NotificationError::ConfirmFailed(d) => ApiError::SnsConfirmFailed(d),
+            NotificationError::Unauthorized => ApiError::NotificationUnauthorized,
+            NotificationError::Malformed(m) => ApiError::NotificationMalformed(m),
+        }
+    }
+}
+
 impl ApiError {
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         ApiError::Internal(e.into())
@@ -253,6 +296,17 @@ impl ApiError {
             ApiError::AppendPositionMismatch(_) => "append-position-mismatch",
             ApiError::ObjectNotAppendable => "object-not-appendable",
             ApiError::ScopeNotAllowed(_) => "scope-not-allowed",
+            ApiError::Sns(e) => e.code(),
+            ApiError::SnsTopicNotAllowed => "sns-topic-not-allowed",
+            ApiError::SnsCertUnavailable(_) => "sns-cert-unavailable",
+            ApiError::SnsConfirmationDisabled => "sns-confirmation-disabled",
+            ApiError::SnsConfirmFailed(_) => "sns-confirm-failed",
+            ApiError::NotificationUnauthorized => "notification-unauthorized",
+            ApiError::NotificationMalformed(_) => "notification-malformed",
+            ApiError::NotificationUnknownBucket(_) => "notification-unknown-bucket",
+            ApiError::NotificationKeyNotManaged => "notification-key-not-managed",
+            ApiError::NotificationUnknownUpload => "notification-unknown-upload",
+            ApiError::NotificationStorageDisagrees(_) => "notification-storage-disagrees",
             ApiError::StorageUploadGone => "storage-upload-gone",
             ApiError::PartsRejected(_) => "parts-rejected",
             ApiError::RateLimited { .. } => "rate-limited",
@@ -273,55 +327,6 @@ impl ApiError {
             other => other.to_string(),
         }
     }
-
-    /// Every code the service can answer with, for the OpenAPI consistency test.
-    pub const ALL_CODES: &'static [&'static str] = &[
-        "missing-credentials",
-        "invalid-token",
-        "token-expired",
-        "unknown-api-key",
-        "invalid-json",
-        "invalid-query",
-        "invalid-path",
-        "payload-too-large",
-        "unsupported-media-type",
-        "route-not-found",
-        "method-not-allowed",
-        "not-found",
-        "cors-refused",
-        "invalid-argument",
-        "unknown-profile",
-        "content-type-not-allowed",
-        "size-too-large",
-        "size-too-small",
-        "invalid-filename",
-        "invalid-object-key",
-        "upload-kind-not-allowed",
-        "conflict",
-        "upload-not-completed",
-        "objects-not-supported",
-        "callback-malformed",
-        "callback-key-url-rejected",
-        "callback-key-unavailable",
-        "callback-bad-signature",
-        "callback-binding-mismatch",
-        "callback-conflict",
-        "upload-rejected",
-        "callback-not-recorded",
-        "object-missing",
-        "object-binding-mismatch",
-        "append-position-mismatch",
-        "object-not-appendable",
-        "scope-not-allowed",
-        "storage-upload-gone",
-        "parts-rejected",
-        "rate-limited",
-        "store-unavailable",
-        "not-ready",
-        "upstream-timeout",
-        "upstream-failed",
-        "internal",
-    ];
 }
 
 impl ResponseError for ApiError {
@@ -357,6 +362,18 @@ impl ResponseError for ApiError {
             | ApiError::ObjectNotAppendable
             | ApiError::StorageUploadGone => StatusCode::CONFLICT,
             ApiError::ScopeNotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::Sns(SnsError::SignatureInvalid | SnsError::CertUrlMismatch)
+            | ApiError::SnsTopicNotAllowed
+            | ApiError::SnsConfirmationDisabled => StatusCode::FORBIDDEN,
+            ApiError::Sns(_) | ApiError::NotificationMalformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::SnsCertUnavailable(_) | ApiError::SnsConfirmFailed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            ApiError::NotificationUnauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotificationUnknownBucket(_)
+            | ApiError::NotificationKeyNotManaged
+            | ApiError::NotificationUnknownUpload => StatusCode::NOT_FOUND,
+            ApiError::NotificationStorageDisagrees(_) => StatusCode::CONFLICT,
             ApiError::PartsRejected(_) => StatusCode::BAD_REQUEST,
             ApiError::CallbackMalformed(_) | ApiError::CallbackKeyUrlRejected => {
                 StatusCode::BAD_REQUEST
@@ -378,8 +395,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if let ApiError::UpstreamFailed { detail, .. } | ApiError::CallbackKeyUnavailable(detail) =
-            self
+        if let ApiError::UpstreamFailed { detail, .. }
+        | ApiError::CallbackKeyUnavailable(detail)
+        | ApiError::SnsCertUnavailable(detail)
+        | ApiError::SnsConfirmFailed(detail) = self
         {
             tracing::error!(code = self.code(), error = %self, detail = %detail, "request failed");
         } else if status.is_server_error() {
@@ -402,7 +421,8 @@ impl ResponseError for ApiError {
             ApiError::MissingCredentials
             | ApiError::InvalidToken(_)
             | ApiError::TokenExpired
-            | ApiError::UnknownApiKey => {
+            | ApiError::UnknownApiKey
+            | ApiError::NotificationUnauthorized => {
                 resp.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"upload-gateway\""),

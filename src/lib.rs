@@ -14,6 +14,7 @@ mod cli_webhooks;
 pub mod config;
 pub mod domain;
 pub mod error;
+mod error_codes;
 pub mod http_client;
 pub mod lifecycle;
 pub mod metrics;

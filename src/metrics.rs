@@ -20,7 +20,7 @@ pub const BUILD_COMMIT: &str = match option_env!("UPLOAD_GATEWAY_COMMIT") {
 // a series whose first sample is already 1 reports nothing, so without these an alert misses
 // the first error of each kind. Keep in step with the code that increments them (the Redis
 // operations are checked by a test below).
-const PROVIDERS: &[&str] = &["oss"];
+const PROVIDERS: &[&str] = &["oss", "cos", "s3"];
 pub const REDIS_OPERATIONS: &[&str] = &[
     "claim_object",
     "create_record",
@@ -66,8 +66,8 @@ const STS_CLASSES: &[&str] = &[
     "timeout",
     "unreachable",
     "refused",
-    "bad-response",
-    "not-configured",
+    "bad_response",
+    "not_configured",
 ];
 const UPSTREAM_OPERATIONS: &[&str] = &[
     "InitiateMultipartUpload",
@@ -81,8 +81,8 @@ const UPSTREAM_CLASSES: &[&str] = &[
     "timeout",
     "connect",
     "protocol",
-    "no-such-upload",
-    "invalid-parts",
+    "no_such_upload",
+    "invalid_parts",
     "denied",
     "server",
     "rejected",
@@ -110,6 +110,8 @@ pub struct Metrics {
     pub journal_depth: IntGauge,
     pub journal_replayed_total: IntCounterVec,
     pub public_key_fetches_total: IntCounterVec,
+    pub notifications_total: IntCounterVec,
+    pub sns_cert_fetches_total: IntCounterVec,
     pub reconciliations_total: IntCounterVec,
     pub multipart_total: IntCounterVec,
     pub upstream_request_duration_seconds: HistogramVec,
@@ -124,6 +126,22 @@ pub struct Metrics {
     pub webhook_dead_lettered_total: IntCounterVec,
     pub build_info: IntGaugeVec,
 }
+
+/// What one storage notification came to (the `outcome` label of
+/// `upload_gateway_notifications_total`); one count per object it names, or one for the
+/// message when it names none.
+pub const NOTIFICATION_OUTCOMES: &[&str] = &[
+    "completed",
+    "duplicate",
+    "ignored",
+    "subscription",
+    "refused",
+    "unauthorized",
+    "bad_signature",
+    "storage_disagrees",
+    "unknown",
+    "error",
+];
 
 /// What one webhook delivery attempt came to (the `outcome` label).
 pub const WEBHOOK_OUTCOMES: &[&str] = &["delivered", "rejected", "timeout", "unreachable"];
@@ -258,6 +276,18 @@ impl Metrics {
                 "Callback public key fetches by result",
                 &["result"],
             ),
+            notifications_total: counter(
+                &r,
+                "upload_gateway_notifications_total",
+                "Storage event notifications (SNS, MinIO webhooks) by source and outcome",
+                &["source", "outcome"],
+            ),
+            sns_cert_fetches_total: counter(
+                &r,
+                "upload_gateway_sns_cert_fetches_total",
+                "SNS signing certificate lookups by result",
+                &["result"],
+            ),
             reconciliations_total: counter(
                 &r,
                 "upload_gateway_reconciliations_total",
@@ -384,6 +414,13 @@ impl Metrics {
             self.sweeper_aborted_total.with_label_values(&[reason]);
         }
         self.sweep_errors_total.with_label_values(&["multipart"]);
+        for source in ["s3-sns", "s3-webhook"] {
+            for outcome in NOTIFICATION_OUTCOMES {
+                self.notifications_total
+                    .with_label_values(&[source, outcome]);
+            }
+        }
+        self.sns_cert_fetches_total.with_label_values(&["failed"]);
     }
 
     pub fn observe_http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {

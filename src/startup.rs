@@ -69,7 +69,11 @@ impl Application {
             metrics.clone(),
         )
         .map_err(StartupError)?;
-        let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone());
+        let notifiers = providers
+            .notification_verifiers(&settings, metrics.clone())
+            .map_err(StartupError)?;
+        let uploads = Uploads::new(settings.clone(), store.clone(), providers, metrics.clone())
+            .with_notifiers(notifiers);
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             store,

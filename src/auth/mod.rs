@@ -54,9 +54,10 @@ impl Authenticator {
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
         let result = self.authenticate_inner(headers);
         if let Err(e) = &result {
+            // Error codes are kebab-case on the wire; label values are snake_case everywhere.
             self.metrics
                 .auth_failures_total
-                .with_label_values(&[e.code()])
+                .with_label_values(&[&e.code().replace('-', "_")])
                 .inc();
         }
         result

@@ -11,8 +11,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "scope", rename_all = "snake_case")]
 pub enum Binding {
-    /// One upload the gateway issued for exactly this object key.
-    Upload { upload_id: UploadId, user: UserId },
+    /// One upload the gateway issued for exactly this object key, and the size its client
+    /// declared (bound by the ticket), so the size rule holds without the record.
+    Upload {
+        upload_id: UploadId,
+        user: UserId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        declared_size: Option<u64>,
+    },
     /// One upload whose client named the object under `prefix` (a PostObject form); the
     /// record takes the object's key when it arrives.
     FormUpload {
@@ -81,13 +87,25 @@ pub fn bind(settings: &Settings, fields: &CallbackFields) -> Result<Binding, Bin
 
     if let Some(id) = fields.vars.get("upload_id") {
         let upload_id = UploadId::parse(id).map_err(|_| BindingError::Mismatch("upload id"))?;
+        let declared_size = match fields.vars.get("declared_size") {
+            None => None,
+            Some(n) => Some(
+                n.parse::<u64>()
+                    .map_err(|_| BindingError::Mismatch("declared size"))?,
+            ),
+        };
         let profiles: Vec<_> = profiles.collect();
         let scope = TicketScope::Object {
             upload_id: upload_id.as_str(),
             key: &fields.object,
+            declared_size,
         };
         if !profiles.is_empty() && ticket::verify(secret, user.as_str(), &scope, presented) {
-            return Ok(Binding::Upload { upload_id, user });
+            return Ok(Binding::Upload {
+                upload_id,
+                user,
+                declared_size,
+            });
         }
         // A form whose client picked the name: the ticket names the user's prefix.
         for p in profiles.iter().filter(|p| p.client_chosen_name) {

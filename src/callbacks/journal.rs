@@ -225,6 +225,7 @@ mod tests {
             binding: Binding::Upload {
                 upload_id: UploadId::new(),
                 user: UserId::parse("alice").unwrap(),
+                declared_size: None,
             },
         }
     }

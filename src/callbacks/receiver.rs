@@ -136,22 +136,29 @@ impl Receiver {
             }
             Err(_) => format!("redis did not finish within {budget:?}"),
         };
+        // What Redis would have refused is refused now, and not journaled: the answer is the
+        // one Redis up gives, and the reconciler settles the record from storage (as
+        // `failed`, for the same rule) once it expires.
+        if let Some(reason) = trust::profile_violation(
+            &self.settings,
+            &entry.binding,
+            entry.callback.fields(),
+            entry.callback.content(),
+        ) {
+            tracing::warn!(
+                upload_id = %entry.binding.upload_id(),
+                cause = %cause,
+                "Redis cannot take the callback, which breaks the profile; refused unjournaled"
+            );
+            return Err(ApiError::UploadRejected(reason));
+        }
         tracing::warn!(
             upload_id = %entry.binding.upload_id(),
             cause = %cause,
             "recording the callback in Redis failed; journaling it"
         );
         match self.journal.append(entry.clone()).await {
-            Ok(()) => match trust::profile_violation(
-                &self.settings,
-                &entry.binding,
-                entry.callback.fields(),
-                entry.callback.content(),
-            ) {
-                // The replayed record will be `failed`: say so now, as with Redis up.
-                Some(reason) => Err(ApiError::UploadRejected(reason)),
-                None => Ok((self.answer_unrecorded(&entry), "journaled")),
-            },
+            Ok(()) => Ok((self.answer_unrecorded(&entry), "journaled")),
             Err(e) => {
                 tracing::error!(
                     upload_id = %entry.binding.upload_id(),

@@ -58,9 +58,9 @@ pub async fn apply(
     entry: &Accepted,
 ) -> Result<Applied, ApplyError> {
     let applied = match &entry.binding {
-        Binding::Upload { upload_id, user } => {
-            arrive_for_upload(store, settings, entry, upload_id, user, None).await?
-        }
+        Binding::Upload {
+            upload_id, user, ..
+        } => arrive_for_upload(store, settings, entry, upload_id, user, None).await?,
         Binding::FormUpload {
             upload_id,
             user,

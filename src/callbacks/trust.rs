@@ -30,10 +30,9 @@ pub fn storage_check<'a>(
         .map(|p| p.bucket.name.as_str())
 }
 
-/// What the profile's own rules (size bounds, content types) say about the arrival, as far
-/// as they can be known without Redis: the answer a journaled callback gets must be what the
-/// record will say once replayed. (The declared size lives in the record and is checked on
-/// replay.)
+/// What the profile's rules (size bounds, the declared size the ticket binds, content types)
+/// say about the arrival, known without Redis: a callback Redis cannot take is refused on
+/// these before it is journaled, with the answer it would get with Redis up.
 pub fn profile_violation(
     settings: &Settings,
     binding: &Binding,
@@ -53,6 +52,14 @@ pub fn profile_violation(
                 "size {size} is below the minimum of {} bytes",
                 profile.min_size
             ));
+        }
+        if let Binding::Upload {
+            declared_size: Some(declared),
+            ..
+        } = binding
+            && *declared != size
+        {
+            return Some(format!("size {size} differs from the declared {declared}"));
         }
     }
     if let Some(ct) = fields.mime_type.as_deref() {
@@ -144,6 +151,7 @@ mod tests {
         let upload = Binding::Upload {
             upload_id: UploadId::new(),
             user: user.clone(),
+            declared_size: None,
         };
         assert_eq!(
             storage_check(&s, &upload, &fields("avatars/alice/x.png")),

@@ -2,7 +2,7 @@
 //! what the answer to storage may carry.
 
 use super::values::{ms, parse_http_url};
-use super::{ConfigError, raw};
+use super::{ConfigError, notifications, raw};
 use std::time::Duration;
 use url::Url;
 
@@ -53,6 +53,8 @@ pub struct CallbackSettings {
     pub callback_host: Option<String>,
     pub callback_sni: bool,
     pub key_url_prefixes: Vec<String>,
+    /// When not empty, the only URLs ever fetched (each also under a prefix above).
+    pub exact_key_urls: Vec<String>,
     pub pinned_keys: Vec<PinnedKey>,
     pub key_fetch_timeout: Duration,
     pub key_max_bytes: usize,
@@ -63,12 +65,15 @@ pub struct CallbackSettings {
     pub replay_interval: Duration,
     pub response_fields: Vec<String>,
     pub reconcile_interval: Duration,
+    pub s3_sns: Option<super::notifications::SnsSettings>,
+    pub s3_webhook: Option<super::notifications::WebhookTokenSettings>,
 }
 
 /// `public_url` is the server's: the callback URL defaults to a path under it.
 pub(super) fn validate(
     c: raw::CallbacksSection,
     public_url: &Url,
+    world_readable_ok: bool,
 ) -> Result<CallbackSettings, ConfigError> {
     if !c.path.starts_with('/') {
         return Err(ConfigError::new("callbacks.path", "must start with '/'"));
@@ -85,6 +90,28 @@ pub(super) fn validate(
             return Err(ConfigError::new(
                 "callbacks.key_url_prefixes",
                 format!("'{p}' must end with '/' so that it pins a host"),
+            ));
+        }
+    }
+    for u in &c.exact_key_urls {
+        let parsed = parse_http_url("callbacks.exact_key_urls", u)?;
+        let normal = parsed.as_str() == u
+            && parsed.query().is_none()
+            && parsed.fragment().is_none()
+            && parsed.username().is_empty()
+            && parsed.password().is_none();
+        if !normal {
+            return Err(ConfigError::new(
+                "callbacks.exact_key_urls",
+                format!(
+                    "'{u}' must be a URL in its normal form, without query, fragment or user info (as a callback names it)"
+                ),
+            ));
+        }
+        if !c.key_url_prefixes.iter().any(|p| u.starts_with(p.as_str())) {
+            return Err(ConfigError::new(
+                "callbacks.exact_key_urls",
+                format!("'{u}' is under none of callbacks.key_url_prefixes"),
             ));
         }
     }
@@ -118,6 +145,7 @@ pub(super) fn validate(
         callback_host: c.callback_host,
         callback_sni: c.callback_sni,
         key_url_prefixes: c.key_url_prefixes,
+        exact_key_urls: c.exact_key_urls,
         pinned_keys,
         key_fetch_timeout: ms("callbacks.key_fetch_timeout_ms", c.key_fetch_timeout_ms)?,
         key_max_bytes: c.key_max_bytes.max(256),
@@ -128,5 +156,10 @@ pub(super) fn validate(
         replay_interval: ms("callbacks.replay_interval_ms", c.replay_interval_ms)?,
         response_fields: c.response_fields,
         reconcile_interval: Duration::from_secs(c.reconcile_interval_secs.max(1)),
+        s3_sns: c.s3_sns.map(notifications::validate_sns).transpose()?,
+        s3_webhook: c
+            .s3_webhook
+            .map(|w| notifications::validate_webhook(w, world_readable_ok))
+            .transpose()?,
     })
 }

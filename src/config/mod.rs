@@ -11,6 +11,7 @@ mod bucket;
 mod callbacks;
 mod error;
 mod features;
+mod notifications;
 mod profile;
 pub mod raw;
 mod redis;
@@ -23,13 +24,14 @@ mod webhooks;
 pub use auth::{ApiKeySettings, AuthSettings, JwtSettings};
 pub use bucket::{
     BucketSettings, CosBucket, CosStsAction, CosStsSettings, OssBucket, OssStsSettings,
-    ProviderKind, SignatureVersion, UrlStyle, VendorBucket,
+    ProviderKind, S3Bucket, S3StsSettings, SignatureVersion, UrlStyle, VendorBucket,
 };
 pub use callbacks::{
     CallbackSettings, DEFAULT_KEY_URL_PREFIXES, KeyParseError, PinnedKey, RESPONSE_FIELDS,
     parse_public_key,
 };
 pub use error::ConfigError;
+pub use notifications::{MIN_WEBHOOK_TOKEN_LEN, SnsSettings, WebhookTokenSettings};
 pub use profile::{CallbackBodyType, Profile};
 pub use redis::RedisSettings;
 pub use server::MetricsSettings;
@@ -103,7 +105,7 @@ impl Settings {
         let auth = auth::validate(raw.auth, world)?;
         server::check_rate_limit(&raw.rate_limit)?;
         server::check_cors(&raw.cors)?;
-        let callbacks = callbacks::validate(raw.callbacks, &public_url)?;
+        let callbacks = callbacks::validate(raw.callbacks, &public_url, world)?;
         let ticket_secret = security::ticket_secret(raw.security, world)?;
 
         let mut buckets = BTreeMap::new();

@@ -1,6 +1,6 @@
 //! Upload profiles: which bucket, which keys, how large, which types, for how long.
 
-use super::{BucketSettings, ConfigError, raw::ProfileSection};
+use super::{BucketSettings, ConfigError, ProviderKind, raw::ProfileSection};
 use crate::domain::{ContentType, ContentTypePattern, KeyTemplate, UploadKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -187,10 +187,12 @@ pub(super) fn validate(
     let kinds = match p.kinds {
         // STS is opt-in: its holder writes its own callback template, so the gateway can
         // trust nothing in that callback but what it asks storage itself.
+        // Append is not an S3 operation either.
         None => UploadKind::ALL
             .iter()
             .copied()
             .filter(|k| *k != UploadKind::Sts)
+            .filter(|k| *k != UploadKind::Append || bucket.kind() != ProviderKind::S3)
             .collect(),
         Some(list) => {
             let mut set = BTreeSet::new();
@@ -202,6 +204,15 @@ pub(super) fn validate(
             }
             if set.is_empty() {
                 return Err(ConfigError::new(&key("kinds"), "list at least one kind"));
+            }
+            if set.contains(&UploadKind::Append) && bucket.kind() == ProviderKind::S3 {
+                return Err(ConfigError::new(
+                    &key("kinds"),
+                    format!(
+                        "append is not an S3 operation (bucket '{}' is S3): remove it, or use multipart for large files",
+                        p.bucket
+                    ),
+                ));
             }
             set
         }

@@ -215,6 +215,7 @@ pub struct CallbacksSection {
     pub callback_host: Option<String>,
     pub callback_sni: bool,
     pub key_url_prefixes: Vec<String>,
+    pub exact_key_urls: Vec<String>,
     pub pinned_keys: Vec<PinnedKeySection>,
     pub key_fetch_timeout_ms: u64,
     pub key_max_bytes: usize,
@@ -225,6 +226,10 @@ pub struct CallbacksSection {
     pub replay_interval_ms: u64,
     pub response_fields: Vec<String>,
     pub reconcile_interval_secs: u64,
+    /// S3 event notifications delivered by Amazon SNS (`POST /v1/callbacks/s3-sns`).
+    pub s3_sns: Option<S3SnsSection>,
+    /// MinIO bucket-notification webhooks (`POST /v1/callbacks/s3-webhook`).
+    pub s3_webhook: Option<S3WebhookSection>,
 }
 
 impl Default for CallbacksSection {
@@ -238,6 +243,7 @@ impl Default for CallbacksSection {
                 super::DEFAULT_KEY_URL_PREFIXES[0].into(),
                 super::DEFAULT_KEY_URL_PREFIXES[1].into(),
             ],
+            exact_key_urls: vec![],
             pinned_keys: vec![],
             key_fetch_timeout_ms: 2000,
             key_max_bytes: 8 * 1024,
@@ -248,8 +254,46 @@ impl Default for CallbacksSection {
             replay_interval_ms: 1000,
             response_fields: vec![],
             reconcile_interval_secs: 60,
+            s3_sns: None,
+            s3_webhook: None,
         }
     }
+}
+
+/// `[callbacks.s3_sns]` (defaults and rules in `config/notifications.rs`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3SnsSection {
+    pub topic_arns: Vec<String>,
+    pub extra_cert_hosts: Vec<String>,
+    pub confirm_subscriptions: bool,
+    pub fetch_timeout_ms: u64,
+    pub cert_max_bytes: usize,
+    pub cert_cache_ttl_secs: u64,
+    pub ca_file: Option<PathBuf>,
+    pub resolve: BTreeMap<String, String>,
+}
+
+impl Default for S3SnsSection {
+    fn default() -> Self {
+        S3SnsSection {
+            topic_arns: vec![],
+            extra_cert_hosts: vec![],
+            confirm_subscriptions: true,
+            fetch_timeout_ms: 2000,
+            cert_max_bytes: 16 * 1024,
+            cert_cache_ttl_secs: 24 * 3600,
+            ca_file: None,
+            resolve: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3WebhookSection {
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -44,6 +44,32 @@ fn the_shipped_example_is_valid() {
     );
 }
 
+/// The commented S3 block of the example, uncommented, loads as it is.
+#[test]
+fn the_examples_s3_block_is_valid_when_uncommented() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let (_, rest) = text.split_once("# --- s3 example ---\n").unwrap();
+    let (block, _) = rest.split_once("# --- end of s3 example ---").unwrap();
+    let block: String = block
+        .lines()
+        .filter(|l| !l.starts_with("# #"))
+        .map(|l| l.strip_prefix("# ").unwrap_or(l).to_string() + "\n")
+        .collect();
+    let s3 = block.replace(
+        "access_key_secret_file = \"/run/secrets/s3-secret-key\"",
+        "access_key_secret = \"x\"",
+    );
+    let s = Settings::from_toml(&format!("{MINIMAL}\n{s3}")).unwrap();
+    let b = &s.buckets["s3"];
+    assert_eq!(b.kind(), ProviderKind::S3);
+    assert_eq!(
+        b.endpoint.as_str(),
+        "https://s3.eu-central-1.amazonaws.com/"
+    );
+    assert!(s.profiles["s3sts"].allows(crate::domain::UploadKind::Sts));
+}
+
 #[test]
 fn a_minimal_config_gets_defaults() {
     let s = Settings::from_toml(MINIMAL).unwrap();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// Variables the gateway sets itself; clients cannot supply them, and a callback's values
 /// for them are never copied into a record.
-pub const RESERVED_VARS: &[&str] = &["upload_id", "ticket", "grant_id"];
+pub const RESERVED_VARS: &[&str] = &["upload_id", "ticket", "grant_id", "declared_size"];
 pub const MAX_CLIENT_VARS: usize = 8;
 pub const MAX_VAR_NAME: usize = 32;
 pub const MAX_VAR_VALUE: usize = 256;
@@ -65,25 +65,33 @@ impl ClientVars {
     }
 }
 
-/// What one right's callback carries, in order: id, ticket, then the client's variables.
+/// What one right's callback carries, in order: id, ticket, the declared size (when the
+/// client gave one; the ticket binds it), then the client's variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackVars(Vec<(String, String)>);
 
 impl CallbackVars {
-    /// One upload of exactly `key`. Deterministic, so a multipart completion can rebuild what
-    /// initiation planned.
+    /// One upload of exactly `key`, of `declared_size` bytes when the client said.
+    /// Deterministic, so a multipart completion can rebuild what initiation planned.
     pub fn for_object(
         secret: &[u8],
         user: &UserId,
         upload_id: &UploadId,
         key: &str,
+        declared_size: Option<u64>,
         client: &ClientVars,
     ) -> CallbackVars {
         let scope = TicketScope::Object {
             upload_id: upload_id.as_str(),
             key,
+            declared_size,
         };
-        Self::build("upload_id", upload_id, secret, user, &scope, client)
+        let mut vars = Self::build("upload_id", upload_id, secret, user, &scope, client);
+        if let Some(n) = declared_size {
+            vars.0
+                .insert(2, ("declared_size".to_string(), n.to_string()));
+        }
+        vars
     }
 
     /// One upload whose client names the object under `prefix` (a PostObject form).
@@ -191,15 +199,33 @@ mod tests {
     fn the_id_and_ticket_come_first_and_the_ticket_names_the_scope() {
         let id = UploadId::new();
         let client = ClientVars::parse(Some(BTreeMap::from([("a".into(), "1".into())]))).unwrap();
-        let v = CallbackVars::for_object(S, &user(), &id, "k/alice/x.png", &client);
+        let v = CallbackVars::for_object(S, &user(), &id, "k/alice/x.png", None, &client);
         let names: Vec<&str> = v.pairs().iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["upload_id", "ticket", "a"]);
         let t = v.get("ticket").unwrap();
         let object = TicketScope::Object {
             upload_id: id.as_str(),
             key: "k/alice/x.png",
+            declared_size: None,
         };
         assert!(ticket::verify(S, "alice", &object, t));
+
+        // A declared size travels next to the ticket, which binds it.
+        let sized = CallbackVars::for_object(S, &user(), &id, "k/alice/x.png", Some(7), &client);
+        let names: Vec<&str> = sized.pairs().iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["upload_id", "ticket", "declared_size", "a"]);
+        assert_eq!(sized.get("declared_size"), Some("7"));
+        let scope = TicketScope::Object {
+            upload_id: id.as_str(),
+            key: "k/alice/x.png",
+            declared_size: Some(7),
+        };
+        assert!(ticket::verify(
+            S,
+            "alice",
+            &scope,
+            sized.get("ticket").unwrap()
+        ));
 
         // A form's prefix ticket names the upload id; a grant's, the grant id.
         let f = CallbackVars::for_form_prefix(S, &user(), &id, "k/alice/", &client);

@@ -14,8 +14,13 @@ use sha2::Sha256;
 
 /// What a ticket vouches for.
 pub enum TicketScope<'a> {
-    /// One upload of exactly this object key.
-    Object { upload_id: &'a str, key: &'a str },
+    /// One upload of exactly this object key, of `declared_size` bytes when the client said
+    /// (so a callback can be held to it without reading the record: journal mode).
+    Object {
+        upload_id: &'a str,
+        key: &'a str,
+        declared_size: Option<u64>,
+    },
     /// Objects under `prefix`: STS grants, and forms whose client picks the name (then
     /// `grant_id` is the upload id). Which of the two a callback claims is settled by the
     /// record's kind, which the ticket cannot change.
@@ -25,11 +30,21 @@ pub enum TicketScope<'a> {
 fn mac(secret: &[u8], user: &str, scope: &TicketScope<'_>) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
     // Length-prefixed fields: no choice of values can make two scopes serialise alike.
-    let (tag, a, b) = match scope {
-        TicketScope::Object { upload_id, key } => ("object", *upload_id, *key),
-        TicketScope::Prefix { grant_id, prefix } => ("prefix", *grant_id, *prefix),
+    let (tag, a, b, size) = match scope {
+        TicketScope::Object {
+            upload_id,
+            key,
+            declared_size,
+        } => ("object", *upload_id, *key, *declared_size),
+        TicketScope::Prefix { grant_id, prefix } => ("prefix", *grant_id, *prefix, None),
     };
-    for part in ["ugw-ticket-v1", tag, a, b, user] {
+    let size = size.map(|n| n.to_string());
+    // Without a declared size the MAC is what it was before sizes were bound, so tickets
+    // issued by an older version still verify; with one, it is a sixth part.
+    for part in ["ugw-ticket-v1", tag, a, b, user]
+        .into_iter()
+        .chain(size.as_deref())
+    {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part.as_bytes());
     }
@@ -75,6 +90,7 @@ mod tests {
         let scope = TicketScope::Object {
             upload_id: "u1",
             key: "a/alice/x.png",
+            declared_size: None,
         };
         let t = issue(S, "alice", &scope);
         assert!(verify(S, "alice", &scope, &t));
@@ -84,7 +100,8 @@ mod tests {
             "alice",
             &TicketScope::Object {
                 upload_id: "u2",
-                key: "a/alice/x.png"
+                key: "a/alice/x.png",
+                declared_size: None,
             },
             &t
         ));
@@ -93,7 +110,8 @@ mod tests {
             "alice",
             &TicketScope::Object {
                 upload_id: "u1",
-                key: "a/alice/y.png"
+                key: "a/alice/y.png",
+                declared_size: None,
             },
             &t
         ));
@@ -127,6 +145,7 @@ mod tests {
             &TicketScope::Object {
                 upload_id: "ab",
                 key: "",
+                declared_size: None,
             },
         );
         let b = issue(
@@ -135,8 +154,25 @@ mod tests {
             &TicketScope::Object {
                 upload_id: "a",
                 key: "b",
+                declared_size: None,
             },
         );
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_ticket_with_a_declared_size_holds_only_for_that_size() {
+        let sized = |n| TicketScope::Object {
+            upload_id: "u1",
+            key: "a/alice/x.png",
+            declared_size: n,
+        };
+        let t = issue(S, "alice", &sized(Some(100)));
+        assert!(verify(S, "alice", &sized(Some(100)), &t));
+        assert!(!verify(S, "alice", &sized(Some(101)), &t));
+        // Dropping the size from the callback does not drop it from the ticket.
+        assert!(!verify(S, "alice", &sized(None), &t));
+        let unsized_ticket = issue(S, "alice", &sized(None));
+        assert!(!verify(S, "alice", &sized(Some(100)), &unsized_ticket));
     }
 }

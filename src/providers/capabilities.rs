@@ -40,6 +40,11 @@ pub trait Provider: Send + Sync {
     fn binds_uploads(&self) -> bool {
         false
     }
+    /// Whether multipart uploads carry the binding too (set on initiate), so a notice that
+    /// names only the object finds the upload even when the gateway never saw it complete.
+    fn binds_multipart(&self) -> bool {
+        false
+    }
     /// Before signing the next append: whether the object can take bytes at `position`
     /// (vendors whose store answers it cheaply; the default trusts storage to refuse).
     fn check_append<'a>(
@@ -118,10 +123,13 @@ pub trait CredentialIssuer: Send + Sync {
 /// Signed control calls for multipart uploads, made with the gateway's own credentials.
 pub trait MultipartApi: Send + Sync {
     fn limits(&self) -> PartLimits;
+    /// `binding`: what the object must carry once complete, where the provider
+    /// [`Provider::binds_multipart`] (stored as the upload's metadata, like `content_type`).
     fn initiate<'a>(
         &'a self,
         key: &'a str,
         content_type: &'a str,
+        binding: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, UpstreamError>>;
     /// Every uploaded part, following pagination to the end.
     fn list_parts<'a>(

@@ -28,7 +28,7 @@ pub enum UpstreamError {
     #[error("{service} failed: {detail}")]
     Failed {
         service: &'static str,
-        /// Metric label: connect, protocol, not-configured, ...
+        /// Metric label: connect, protocol, not_configured, ...
         class: &'static str,
         detail: String,
     },
@@ -39,8 +39,8 @@ impl UpstreamError {
     pub fn class(&self) -> &'static str {
         match self {
             UpstreamError::Timeout { .. } => "timeout",
-            UpstreamError::UploadGone => "no-such-upload",
-            UpstreamError::PartsRejected { .. } => "invalid-parts",
+            UpstreamError::UploadGone => "no_such_upload",
+            UpstreamError::PartsRejected { .. } => "invalid_parts",
             UpstreamError::AppendPosition { .. } => "append-position",
             UpstreamError::NotAppendable => "not-appendable",
             UpstreamError::Failed { class, .. } => class,

@@ -8,6 +8,7 @@ pub mod cos;
 pub mod encoding;
 mod error;
 mod multipart_xml;
+mod notice;
 pub mod oss;
 pub mod s3;
 mod types;
@@ -18,6 +19,7 @@ pub use capabilities::{
     Provider,
 };
 pub use error::UpstreamError;
+pub use notice::{NotificationError, NotificationVerifier, Notified, ObjectNotice};
 pub use types::*;
 pub use verified::{CallbackFields, VerifiedCallback};
 
@@ -49,11 +51,35 @@ impl Providers {
                     cos::CosProvider::new(b.clone(), vendor, http.clone())
                         .map_err(|e| ConfigError::new(&format!("buckets.{name}"), e))?,
                 ),
+                VendorBucket::S3(vendor) => Arc::new(
+                    s3::S3Provider::new(b.clone(), vendor, http.clone())
+                        .map_err(|e| ConfigError::new(&format!("buckets.{name}"), e))?,
+                ),
             };
             map.insert(name.clone(), p);
         }
+        if let Some(sns) = &settings.callbacks.s3_sns {
+            s3::notify::parse_topics(sns)
+                .map_err(|e| ConfigError::new("callbacks.s3_sns.topic_arns", e))?;
+        }
         let providers = Providers(map);
         for (name, p) in &settings.profiles {
+            // A part size storage refuses would fail every multipart start of the profile.
+            if let (Some(ps), Some(mp)) = (
+                p.part_size,
+                providers.get(&p.bucket.name).and_then(|x| x.multipart()),
+            ) {
+                let l = mp.limits();
+                if !(l.min_part..=l.max_part).contains(&ps) {
+                    return Err(ConfigError::new(
+                        &format!("profiles.{name}.part_size_bytes"),
+                        format!(
+                            "{ps} is outside what bucket '{}' accepts ({} to {} bytes)",
+                            p.bucket.name, l.min_part, l.max_part
+                        ),
+                    ));
+                }
+            }
             if p.callback
                 && let Some(provider) = providers.get(&p.bucket.name)
             {
@@ -91,6 +117,25 @@ impl Providers {
         Ok(map)
     }
 
+    /// The notification routes configured (`[callbacks.s3_sns]`, `[callbacks.s3_webhook]`),
+    /// by route name.
+    pub fn notification_verifiers(
+        &self,
+        settings: &Settings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<BTreeMap<&'static str, Arc<dyn NotificationVerifier>>, String> {
+        let mut map: BTreeMap<&'static str, Arc<dyn NotificationVerifier>> = BTreeMap::new();
+        if let Some(sns) = &settings.callbacks.s3_sns {
+            let v = s3::notify::SnsVerifier::new(sns, metrics)?;
+            map.insert(v.source(), Arc::new(v));
+        }
+        if let Some(w) = &settings.callbacks.s3_webhook {
+            let v = s3::notify::WebhookVerifier::new(w);
+            map.insert(v.source(), Arc::new(v));
+        }
+        Ok(map)
+    }
+
     /// The vendors some bucket uses (routes only vendors in use are mounted).
     pub fn kinds(&self) -> std::collections::BTreeSet<&'static str> {
         self.0.values().map(|p| p.kind()).collect()
@@ -109,6 +154,31 @@ mod tests {
             Ok(()) => panic!("config unexpectedly valid"),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn sns_topic_arns_are_checked_by_the_s3_adapter() {
+        let e = err(&format!(
+            "{MINIMAL}[callbacks.s3_sns]\ntopic_arns = [\"arn:aws:sns:eu-central-1:1234:t\"]\n"
+        ));
+        assert!(
+            e.starts_with("config error: callbacks.s3_sns.topic_arns: 'arn:aws:sns:eu-central-1:1234:t' is not an SNS topic ARN"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_part_size_below_s3s_minimum_is_refused_at_load() {
+        let text = MINIMAL
+            .replace("provider = \"oss\"", "provider = \"s3\"")
+            .replace("cn-hangzhou", "eu-central-1")
+            + "part_size_bytes = 1048576\n";
+        let e = err(&text);
+        assert!(
+            e.starts_with("config error: profiles.avatars.part_size_bytes: 1048576 is outside")
+                && e.contains("5242880 to 5368709120"),
+            "{e}"
+        );
     }
 
     #[test]

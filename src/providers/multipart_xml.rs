@@ -1,7 +1,9 @@
 //! The multipart answers OSS and COS share (both speak S3's XML for these calls): parsed
 //! once here, so an adapter only knows its own differences.
 
+use super::types::{InProgress, InProgressPage};
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 #[derive(Deserialize)]
 pub(crate) struct InitiateDoc {
@@ -51,4 +53,28 @@ pub(crate) struct UploadDoc {
     pub(crate) upload_id: String,
     #[serde(rename = "Initiated", default)]
     pub(crate) initiated: String,
+}
+
+impl ListUploadsDoc {
+    /// The page in provider-neutral terms (an unreadable `Initiated` is unknown, not an error:
+    /// the sweeper then judges the upload by its record alone).
+    pub(crate) fn into_page(self) -> InProgressPage {
+        let uploads = self
+            .uploads
+            .into_iter()
+            .map(|u| InProgress {
+                key: u.key,
+                storage_upload_id: u.upload_id,
+                initiated: OffsetDateTime::parse(
+                    &u.initiated,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok(),
+            })
+            .collect();
+        InProgressPage {
+            uploads,
+            next: self.truncated.then_some((self.next_key, self.next_id)),
+        }
+    }
 }

@@ -62,7 +62,7 @@ async fn handle(
 
 /// The raw body, refused as soon as it would pass `limit` (the signature covers the exact
 /// bytes, so nothing is decoded here).
-async fn read_capped(
+pub(super) async fn read_capped(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

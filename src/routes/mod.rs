@@ -2,6 +2,7 @@
 //! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
 
 mod app_server;
+mod aws_sdk;
 mod callbacks;
 mod cos_callback;
 mod cos_sdk;
@@ -11,6 +12,7 @@ mod demo;
 mod health;
 mod meta;
 mod multipart;
+mod notifications;
 mod objects;
 mod rights;
 mod uploads;
@@ -120,6 +122,9 @@ pub fn router(state: &AppState) -> Router {
             app_server::oss_app_server,
         );
     }
+    if state.uploads.providers().kinds().contains("s3") {
+        r.get("/v1/credentials/aws-sdk", aws_sdk::get);
+    }
     if state.uploads.providers().kinds().contains("cos") {
         r.get("/v1/credentials/cos-sdk", cos_sdk::get);
         r.post("/v1/credentials/cos-sdk", cos_sdk::post);
@@ -135,6 +140,16 @@ pub fn router(state: &AppState) -> Router {
     let custom = &state.settings.callbacks.path;
     if !custom.starts_with("/v1/callbacks/") {
         r.post(custom, callbacks::oss);
+    }
+    // Before `{provider}`: the first matching path wins.
+    for source in ["s3-sns", "s3-webhook"] {
+        if state.uploads.notifier(source).is_some() {
+            let path = format!("/v1/callbacks/{source}");
+            r.post(&path, notifications::receive);
+            if source == "s3-webhook" {
+                r.route(Method::HEAD, &path, notifications::probe);
+            }
+        }
     }
     r.post("/v1/callbacks/{provider}", callbacks::receive);
 

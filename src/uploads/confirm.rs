@@ -10,10 +10,11 @@ use crate::callbacks::Accepted;
 use crate::callbacks::binding::Binding;
 use crate::callbacks::inspect;
 use crate::callbacks::record::{self, Applied, ApplyError};
+use crate::config::Profile;
 use crate::domain::content_check::{self, ContentFacts};
 use crate::domain::{UploadKind, UploadRecord, UploadStatus, UserId};
 use crate::error::ApiError;
-use crate::providers::{Provider, VerifiedCallback};
+use crate::providers::{ObjectMeta, Provider, VerifiedCallback};
 use crate::store::{DueKind, TransitionOutcome};
 
 /// How many due uploads one reconciler round looks at.
@@ -41,7 +42,7 @@ pub struct Claimed {
 }
 
 impl Outcome {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
             Outcome::AlreadyFinal => "already_final",
@@ -97,6 +98,8 @@ impl Uploads {
             .inc();
     }
 
+    /// `claimed`: what an unsigned callback said of the object (nothing, for confirm and
+    /// the reconciler); storage must agree before anything is recorded.
     pub(super) async fn check_inner(
         &self,
         rec: &UploadRecord,
@@ -116,9 +119,6 @@ impl Uploads {
         let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
             return Ok((Outcome::Missing, rec.clone()));
         };
-        if !self.binding_holds(provider.as_ref(), rec, &meta) {
-            return Ok((Outcome::Unbound, rec.clone()));
-        }
         let etag_differs = match (&claimed.etag, &meta.etag) {
             (Some(c), Some(m)) => !c.eq_ignore_ascii_case(m),
             (Some(_), None) => true,
@@ -127,34 +127,39 @@ impl Uploads {
         if etag_differs || claimed.size.is_some_and(|s| s != meta.size) {
             return Ok((Outcome::Disagrees, rec.clone()));
         }
-        let callback = VerifiedCallback::from_storage_check(
-            provider.kind(),
-            self.now(),
-            &rec.bucket,
-            &rec.key,
-            meta,
-        );
         let binding = Binding::Upload {
             upload_id: rec.id.clone(),
             user: rec.user.clone(),
+            declared_size: rec.declared_size,
         };
-        self.settle(&profile, provider.as_ref(), callback, binding, rec)
+        self.complete_checked(rec, &profile, provider.as_ref(), &rec.key, meta, binding)
             .await
     }
 
-    /// Records what storage showed: the content check where the profile asks for one, then
-    /// the same exactly-once step a callback takes. `rec` is what a missing object leaves.
-    pub(super) async fn settle(
+    /// Completes `rec` with what storage's HeadObject said of the object at `key`, if the
+    /// object carries the upload's binding: the rules, the content check, the record and
+    /// its event, exactly once, through the same path as a storage callback.
+    pub(super) async fn complete_checked(
         &self,
-        profile: &crate::config::Profile,
-        provider: &dyn Provider,
-        mut callback: VerifiedCallback,
-        binding: Binding,
         rec: &UploadRecord,
+        profile: &Profile,
+        provider: &dyn Provider,
+        key: &str,
+        meta: ObjectMeta,
+        binding: Binding,
     ) -> Result<(Outcome, UploadRecord), ApiError> {
+        if !self.binding_holds(provider, rec, &meta) {
+            return Ok((Outcome::Unbound, rec.clone()));
+        }
+        let mut callback = VerifiedCallback::from_storage_check(
+            provider.kind(),
+            self.now(),
+            &rec.bucket,
+            key,
+            meta,
+        );
         if profile.content_check {
-            let key = callback.fields().object.clone();
-            let Some(facts) = self.read_content(provider, &key).await? else {
+            let Some(facts) = self.read_content(provider, key).await? else {
                 return Ok((Outcome::Missing, rec.clone()));
             };
             callback = callback.with_content(facts);

@@ -112,6 +112,25 @@ impl Uploads {
         })
     }
 
+    /// As [`Uploads::credentials`], for an SDK's answer shape that only one vendor's keys fit
+    /// (the AWS SDKs' container credentials: `kind = "s3"`).
+    pub async fn credentials_for_kind(
+        &self,
+        user: &UserId,
+        profile: &str,
+        kind: &str,
+    ) -> Result<IssuedGrant, ApiError> {
+        let p = self.profile(profile)?.clone();
+        let provider = self.provider_for(&p)?;
+        if provider.kind() != kind {
+            return Err(ApiError::InvalidArgument(format!(
+                "profile '{profile}' is on a {} bucket; this route answers for {kind} buckets only (POST /v1/credentials answers for every bucket)",
+                provider.kind()
+            )));
+        }
+        self.credentials(user, profile).await
+    }
+
     async fn grant(
         &self,
         user: &UserId,

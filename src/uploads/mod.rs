@@ -9,8 +9,10 @@
 //! - [`grants`]: STS credentials, cached per (user, profile), single-flight.
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
 //! - [`confirm`]: asking storage when a callback never came, and the reconciler;
-//!   [`confirm_object`]: the same for one object written with an STS grant's keys.
+//!   `landed`: the same check for an object a storage notification names by key;
+//!   `confirm_object`: the same for one object written with an STS grant's keys.
 //! - [`hint`]: an unsigned storage callback (COS) taken as a hint to ask storage.
+//! - [`notified`]: storage event notifications (SNS, MinIO), each object checked in storage.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
@@ -21,7 +23,9 @@ pub mod create;
 pub mod grants;
 pub mod hint;
 pub mod issue;
+mod landed;
 pub mod multipart;
+mod notified;
 mod object_binding;
 pub mod objects;
 mod plan;
@@ -50,6 +54,8 @@ pub struct Uploads {
     providers: Providers,
     metrics: Arc<Metrics>,
     grants: grants::GrantCache,
+    /// Storage event notification routes (SNS, MinIO webhooks), by route name.
+    notifiers: notified::Notifiers,
     clock: Clock,
 }
 
@@ -66,6 +72,7 @@ impl Uploads {
             providers,
             metrics,
             grants: grants::cache(),
+            notifiers: Default::default(),
             clock: OffsetDateTime::now_utc,
         }
     }

@@ -104,11 +104,16 @@ impl Uploads {
             }
             None => None,
         };
+        let binding = self.object_binding(plan.provider.as_ref(), &plan.record);
         let storage_id = self
             .upstream(
                 plan.provider.as_ref(),
                 "InitiateMultipartUpload",
-                mp.initiate(plan.key.as_str(), plan.content_type.as_str()),
+                mp.initiate(
+                    plan.key.as_str(),
+                    plan.content_type.as_str(),
+                    binding.as_deref(),
+                ),
             )
             .await?;
         let rec = &mut plan.record;
@@ -304,6 +309,7 @@ impl Uploads {
                 &rec.user,
                 &rec.id,
                 &rec.key,
+                rec.declared_size,
                 &ClientVars::from_record(&rec.vars),
             )
         });

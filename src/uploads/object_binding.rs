@@ -5,26 +5,33 @@
 
 use super::Uploads;
 use crate::domain::ticket::{self, TicketScope};
-use crate::domain::{UploadKind, UploadRecord};
+use crate::domain::{UploadId, UploadKind, UploadRecord};
 use crate::providers::{ObjectMeta, Provider};
+use subtle::ConstantTimeEq;
 
 impl Uploads {
-    /// The value the right must carry, where the provider binds uploads.
+    /// The value the right must carry, where the provider binds uploads: the upload id,
+    /// `.`, and the ticket for exactly this upload and key. The id lets a notice that names
+    /// only the object find its record ([`Uploads::complete_from_storage`]); the ticket is
+    /// what makes it worth anything.
     pub(super) fn object_binding(
         &self,
         provider: &dyn Provider,
         rec: &UploadRecord,
     ) -> Option<String> {
-        let bound = matches!(
-            rec.kind,
-            UploadKind::Presign | UploadKind::Append | UploadKind::Form
-        );
-        (bound && provider.binds_uploads()).then(|| {
+        let bound = match rec.kind {
+            UploadKind::Presign | UploadKind::Append | UploadKind::Form => provider.binds_uploads(),
+            UploadKind::Multipart => provider.binds_multipart(),
+            UploadKind::Sts => false,
+        };
+        bound.then(|| {
             let scope = TicketScope::Object {
                 upload_id: rec.id.as_str(),
                 key: &rec.key,
+                declared_size: None,
             };
-            ticket::issue(self.ticket_secret(), rec.user.as_str(), &scope)
+            let t = ticket::issue(self.ticket_secret(), rec.user.as_str(), &scope);
+            format!("{}.{t}", rec.id.as_str())
         })
     }
 
@@ -41,9 +48,21 @@ impl Uploads {
         let scope = TicketScope::Object {
             upload_id: rec.id.as_str(),
             key: &rec.key,
+            declared_size: None,
         };
-        meta.binding.as_deref().is_some_and(|presented| {
-            ticket::verify(self.ticket_secret(), rec.user.as_str(), &scope, presented)
-        })
+        let Some((id, presented)) = meta.binding.as_deref().and_then(|b| b.split_once('.')) else {
+            return false;
+        };
+        // Both checks always run: no early exit that times which part differed.
+        let same_id = id.as_bytes().ct_eq(rec.id.as_str().as_bytes());
+        let ticket_ok = ticket::verify(self.ticket_secret(), rec.user.as_str(), &scope, presented);
+        bool::from(same_id) & ticket_ok
     }
+}
+
+/// The upload a stored object's binding names, unverified: load the record, then check
+/// [`Uploads::binding_holds`].
+pub(super) fn claimed_upload(meta: &ObjectMeta) -> Option<UploadId> {
+    let (id, _) = meta.binding.as_deref()?.split_once('.')?;
+    UploadId::parse(id).ok()
 }

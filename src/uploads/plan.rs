@@ -94,7 +94,7 @@ impl Uploads {
             .map_err(|e| ApiError::InvalidObjectKey(e.to_string()))?;
 
         let callback = (profile.callback && kind != UploadKind::Append)
-            .then(|| self.object_callback(profile, user, &id, key.as_str(), &vars));
+            .then(|| self.object_callback(profile, user, &id, key.as_str(), size, &vars));
         if let Some(cb) = &callback {
             provider
                 .check_callback(cb)
@@ -136,11 +136,19 @@ impl Uploads {
         user: &UserId,
         upload_id: &UploadId,
         key: &str,
+        declared_size: Option<u64>,
         vars: &ClientVars,
     ) -> CallbackRequest {
         self.callback_request(
             profile,
-            CallbackVars::for_object(self.ticket_secret(), user, upload_id, key, vars),
+            CallbackVars::for_object(
+                self.ticket_secret(),
+                user,
+                upload_id,
+                key,
+                declared_size,
+                vars,
+            ),
         )
     }
 

@@ -2,10 +2,15 @@
 //! marked `expired`; uploads storage still holds under the gateway's prefixes that are older
 //! than `multipart.orphan_age_secs` (left by a crash between initiate and record, or by a
 //! record that expired away) are aborted too. One replica sweeps at a time (a Redis lock).
+//!
+//! Before a due upload is aborted, storage is asked whether it already holds the object:
+//! CompleteMultipartUpload may have succeeded while its answer to the gateway was lost, and
+//! aborting then would be a no-op while the record said `expired` for an object that exists.
 
 use super::Uploads;
+use super::confirm::Outcome;
 use super::multipart::api;
-use crate::domain::{UploadKind, UploadStatus};
+use crate::domain::{UploadKind, UploadRecord, UploadStatus};
 use crate::error::ApiError;
 use crate::store::{DueKind, TransitionOutcome};
 use std::collections::BTreeSet;
@@ -20,6 +25,8 @@ pub struct Sweep {
     /// False when another replica holds the lock.
     pub ran: bool,
     pub expired: usize,
+    /// Due uploads storage had finished after all (completed from its HeadObject).
+    pub completed: usize,
     pub orphans: usize,
     pub errors: usize,
 }
@@ -67,6 +74,18 @@ impl Uploads {
             let Some(storage_id) = rec.storage_upload_id.as_deref() else {
                 continue;
             };
+            match self.landed_after_all(&rec).await {
+                Ok(true) => {
+                    sweep.completed += 1;
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    sweep.errors += 1;
+                    tracing::warn!(upload_id = %rec.id, error = %e, "sweeper: storage check failed; will retry");
+                    continue;
+                }
+            }
             let result = async {
                 let (profile, provider) = state.profile_of(&rec)?;
                 let mp = api(provider.as_ref(), &profile.name)?;
@@ -95,6 +114,22 @@ impl Uploads {
             }
         }
         Ok(())
+    }
+
+    /// Whether storage holds this due upload's object, which then settles the record (as
+    /// `completed`, or `failed` when it breaks the profile) instead of an abort. Only where
+    /// the object at the key can only be this upload's: it carries the upload's binding
+    /// (providers that bind multipart uploads) or the key template is unique per upload.
+    async fn landed_after_all(&self, rec: &UploadRecord) -> Result<bool, ApiError> {
+        let (profile, provider) = self.profile_of(rec)?;
+        if !provider.binds_multipart() && !profile.template.is_unique_per_upload() {
+            return Ok(false);
+        }
+        let (outcome, _) = self.check_storage(rec, "sweeper").await?;
+        Ok(matches!(
+            outcome,
+            Outcome::Completed | Outcome::AlreadyFinal | Outcome::Rejected
+        ))
     }
 
     async fn abort_orphans(&self, sweep: &mut Sweep) {

@@ -129,7 +129,7 @@ async fn bad_tokens_are_rejected_with_stable_codes() {
 
     let metrics = app.metrics_text().await;
     assert!(
-        metrics.contains("upload_gateway_auth_failures_total{reason=\"token-expired\"}"),
+        metrics.contains("upload_gateway_auth_failures_total{reason=\"token_expired\"}"),
         "{metrics}"
     );
 }

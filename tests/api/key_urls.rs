@@ -233,3 +233,55 @@ async fn a_flood_of_distinct_allowed_key_urls_makes_a_bounded_number_of_fetches(
     println!("key-fetch flood: 300 callbacks with distinct key URLs, {fetches} fetches");
     assert!(fetches <= 10, "{fetches} fetches for 300 callbacks");
 }
+
+#[tokio::test]
+async fn with_an_exact_set_no_other_allowed_key_url_is_ever_fetched() {
+    let (port, seen) = listener().await;
+    let listed = format!("http://127.0.0.1:{port}/keys/key.pem");
+    let app = spawn_app_with(|raw| {
+        raw.callbacks.key_url_prefixes = vec![format!("http://127.0.0.1:{port}/keys/")];
+        raw.callbacks.exact_key_urls = vec![listed.clone()];
+    })
+    .await;
+    let genuine = signed_callback(&app, "uma").await;
+    // Under the prefix, and served with the right key, but not in the set: never fetched.
+    for path in ["other.pem", "key.pem.bak", "a/key.pem", "key2.pem"] {
+        let mut c = genuine.clone();
+        c.pub_key_url_b64 = STANDARD.encode(format!("http://127.0.0.1:{port}/keys/{path}"));
+        let (status, code, _) = error_code(c.send(&app).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "callback-key-url-rejected"),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        0,
+        "nothing outside the set fetched"
+    );
+    let mut c = genuine.clone();
+    c.pub_key_url_b64 = STANDARD.encode(&listed);
+    assert_eq!(c.send(&app).await.status(), 200);
+    assert_eq!(seen.lock().unwrap().len(), 1, "the listed URL was fetched");
+}
+
+#[test]
+fn an_exact_key_url_outside_the_prefixes_or_not_normal_is_refused_at_start() {
+    use upload_gateway::config::Settings;
+    let base = base_config("redis://127.0.0.1:1", "cfg-exact");
+    for bad in [
+        "http://127.0.0.1:9/elsewhere/key.pem",
+        "http://127.0.0.1:9/keys/../key.pem",
+        "http://127.0.0.1:9/keys/key.pem?x=1",
+    ] {
+        let text = format!(
+            "{base}\n[callbacks]\nkey_url_prefixes = [\"http://127.0.0.1:9/keys/\"]\nexact_key_urls = [\"{bad}\"]\n"
+        );
+        let err = Settings::from_toml(&text).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("exact_key_urls")),
+            "{bad}: {err:?}"
+        );
+    }
+}

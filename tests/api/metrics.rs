@@ -85,3 +85,57 @@ async fn metrics_are_not_public_on_the_api_port_by_default() {
     let (_, code, _) = error_code(resp).await;
     assert_eq!(code, "route-not-found");
 }
+
+/// Label values are snake_case identifiers (one convention for every dashboard and alert),
+/// except the labels that carry names from elsewhere: route patterns, HTTP methods and
+/// statuses, the vendors' own operation names, configured profile/endpoint names, versions.
+#[tokio::test]
+async fn label_values_are_snake_case() {
+    let app = spawn_app().await;
+    app.request(Method::GET, "/healthz").send().await.unwrap();
+    // An authentication failure: its reason comes from an error code (kebab-case on the wire).
+    let resp = app
+        .request(Method::GET, "/v1/uploads")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let text = app.metrics_text().await;
+    assert!(
+        text.contains("upload_gateway_auth_failures_total{"),
+        "{text}"
+    );
+    let free = [
+        "route",
+        "method",
+        "status",
+        "operation",
+        "profile",
+        "endpoint",
+        "version",
+        "commit",
+        "le",
+    ];
+    let mut checked = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some(labels) = line.split_once('{').and_then(|(_, r)| r.split_once('}')) else {
+            continue;
+        };
+        for pair in labels.0.split("\",").filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once("=\"").expect("name=\"value\"");
+            let value = value.trim_end_matches('"');
+            if free.contains(&name) {
+                continue;
+            }
+            checked += 1;
+            assert!(
+                !value.is_empty()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}=\"{value}\" is not snake_case in: {line}"
+            );
+        }
+    }
+    assert!(checked > 100, "only {checked} label values checked");
+}

@@ -674,7 +674,7 @@ async fn sweeper_aborts_abandoned_uploads_once_across_replicas() {
         .unwrap()
         .multipart()
         .unwrap()
-        .initiate("docs/ghost/orphan.bin", "application/octet-stream")
+        .initiate("docs/ghost/orphan.bin", "application/octet-stream", None)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;

@@ -20,6 +20,12 @@ async fn every_route_is_in_the_spec_and_every_spec_path_is_served() {
         raw.demo.profile = Some("documents".into());
         raw.demo.user = Some("demo-user".into());
         crate::cos::add_cos_bucket(raw, "http://127.0.0.1:1");
+        crate::s3::add_s3_bucket(raw, "http://127.0.0.1:1");
+        raw.callbacks.s3_sns = Some(upload_gateway::config::raw::S3SnsSection {
+            topic_arns: vec!["arn:aws:sns:eu-central-1:123456789012:t".into()],
+            ..Default::default()
+        });
+        raw.callbacks.s3_webhook = crate::sns::webhook_section();
     })
     .await;
     let served: BTreeSet<(String, String)> = app

@@ -89,7 +89,15 @@ async fn a_presigned_put_carries_the_signed_headers_and_a_bound_callback() {
     assert_eq!(vars["x:upload_id"], id);
     assert_eq!(vars["x:album"], "summer");
     let t = vars["x:ticket"].as_str().unwrap();
-    let scope = TicketScope::Object { upload_id: id, key };
+    assert_eq!(
+        vars["x:declared_size"], "1234",
+        "the ticket binds the declared size"
+    );
+    let scope = TicketScope::Object {
+        upload_id: id,
+        key,
+        declared_size: Some(1234),
+    };
     assert!(ticket::verify(TICKET_SECRET.as_bytes(), "alice", &scope, t));
     assert!(!ticket::verify(
         TICKET_SECRET.as_bytes(),

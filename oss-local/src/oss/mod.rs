@@ -8,6 +8,9 @@ mod multipart;
 mod object;
 pub mod post;
 pub mod sign;
+mod sign_v1;
+mod sign_v4;
+mod signed_request;
 pub mod sts;
 
 use crate::error::ApiError;

@@ -1,6 +1,7 @@
 //! Known-answer tests of the OSS signatures (oss2 and the OSS docs as oracles).
 
 use super::*;
+use crate::oss::sign_v1::v1_resource;
 
 fn req<'a>(
     method: &'a str,

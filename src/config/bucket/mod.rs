@@ -5,9 +5,11 @@
 
 mod cos;
 mod oss;
+mod s3;
 
 pub use cos::{CosBucket, CosStsAction, CosStsSettings};
 pub use oss::{OssBucket, OssStsSettings, SignatureVersion};
+pub use s3::{S3Bucket, S3StsSettings};
 
 use super::values::{ms, parse_http_url};
 use super::{ConfigError, raw, secret};
@@ -20,17 +22,19 @@ use url::Url;
 pub enum ProviderKind {
     Oss,
     Cos,
+    S3,
 }
 
 impl ProviderKind {
     /// Every vendor `provider = "..."` accepts.
-    pub const ALL: [ProviderKind; 2] = [ProviderKind::Oss, ProviderKind::Cos];
+    pub const ALL: [ProviderKind; 3] = [ProviderKind::Oss, ProviderKind::Cos, ProviderKind::S3];
 
     /// The name in `provider = "..."`, metrics labels and `/v1/callbacks/{provider}`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Oss => "oss",
             ProviderKind::Cos => "cos",
+            ProviderKind::S3 => "s3",
         }
     }
 
@@ -42,7 +46,8 @@ impl ProviderKind {
 /// How object URLs are addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlStyle {
-    /// `https://<bucket>.<endpoint host>/<key>` (what OSS requires for new buckets).
+    /// `https://<bucket>.<endpoint host>/<key>` (what OSS requires for new buckets; S3's
+    /// `url_style = "virtual"`).
     VirtualHosted,
     /// The endpoint already names the bucket (a custom domain): `<endpoint>/<key>`.
     Cname,
@@ -54,6 +59,7 @@ pub enum UrlStyle {
 pub enum VendorBucket {
     Oss(OssBucket),
     Cos(CosBucket),
+    S3(S3Bucket),
 }
 
 impl VendorBucket {
@@ -61,6 +67,7 @@ impl VendorBucket {
         match self {
             VendorBucket::Oss(_) => ProviderKind::Oss,
             VendorBucket::Cos(_) => ProviderKind::Cos,
+            VendorBucket::S3(_) => ProviderKind::S3,
         }
     }
 }
@@ -136,6 +143,7 @@ pub(super) fn validate(
     })?;
     let (cos_endpoint, endpoint) = match kind {
         ProviderKind::Cos => cos::endpoint(&bucket, &region, &endpoint),
+        ProviderKind::S3 => (String::new(), s3::endpoint(&region, &endpoint)),
         ProviderKind::Oss => (String::new(), endpoint),
     };
     let endpoint = parse_http_url(&key("endpoint"), &endpoint)?;
@@ -146,11 +154,12 @@ pub(super) fn validate(
         ));
     }
     let url_style_raw = url_style;
-    let url_style = match url_style_raw.as_deref().unwrap_or("virtual-hosted") {
-        "virtual-hosted" => UrlStyle::VirtualHosted,
-        "cname" => UrlStyle::Cname,
-        "path" => UrlStyle::Path,
-        other => {
+    let url_style = match (kind, url_style_raw.as_deref().unwrap_or("virtual-hosted")) {
+        (ProviderKind::S3, _) => s3::url_style(name, url_style_raw.as_deref())?,
+        (_, "virtual-hosted") => UrlStyle::VirtualHosted,
+        (_, "cname") => UrlStyle::Cname,
+        (_, "path") => UrlStyle::Path,
+        (_, other) => {
             return Err(ConfigError::new(
                 &key("url_style"),
                 format!("'{other}' is not virtual-hosted, cname or path"),
@@ -190,6 +199,7 @@ pub(super) fn validate(
             url_style_raw.as_deref(),
             sts,
         )?),
+        ProviderKind::S3 => VendorBucket::S3(s3::validate(&shared, signature_version, sts)?),
     };
     Ok(BucketSettings {
         name: name.to_string(),

@@ -11,8 +11,7 @@ use super::provider::{CosProvider, SERVICE, failed};
 use crate::domain::part_plan::MAX_PARTS;
 use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
 use crate::providers::{
-    CallbackRequest, Completed, InProgress, InProgressPage, MultipartApi, PartInfo, PartLimits,
-    UpstreamError,
+    CallbackRequest, Completed, InProgressPage, MultipartApi, PartInfo, PartLimits, UpstreamError,
 };
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -170,6 +169,8 @@ impl MultipartApi for CosProvider {
         &'a self,
         key: &'a str,
         content_type: &'a str,
+        // Not bound: `binds_multipart` is false here.
+        _binding: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, UpstreamError>> {
         Box::pin(async move {
             let call = ControlCall::InitiateMultipart { key };
@@ -284,23 +285,7 @@ impl MultipartApi for CosProvider {
                 .call("ListMultipartUploads", call, &[], Vec::new())
                 .await?;
             let doc: ListUploadsDoc = parse("ListMultipartUploads", &a.body)?;
-            let uploads = doc
-                .uploads
-                .into_iter()
-                .map(|u| InProgress {
-                    key: u.key,
-                    storage_upload_id: u.upload_id,
-                    initiated: OffsetDateTime::parse(
-                        &u.initiated,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .ok(),
-                })
-                .collect();
-            Ok(InProgressPage {
-                uploads,
-                next: doc.truncated.then_some((doc.next_key, doc.next_id)),
-            })
+            Ok(doc.into_page())
         })
     }
 }

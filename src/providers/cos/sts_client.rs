@@ -52,7 +52,7 @@ impl CredentialIssuer for CosProvider {
                 .cos
                 .sts
                 .as_ref()
-                .ok_or_else(|| failed("not-configured", "no [buckets.*.sts] section".into()))?;
+                .ok_or_else(|| failed("not_configured", "no [buckets.*.sts] section".into()))?;
             let content_types = sts::content_type_conditions(scope.content_types);
             let content_types: Vec<&str> = content_types.iter().map(String::as_str).collect();
             let policy = sts::policy_json(&StsPolicyInput {
@@ -79,7 +79,7 @@ impl CredentialIssuer for CosProvider {
                 (Some(h), Some(p)) => format!("{h}:{p}"),
                 (Some(h), None) => h.to_string(),
                 (None, _) => {
-                    return Err(failed("not-configured", "STS endpoint without host".into()));
+                    return Err(failed("not_configured", "STS endpoint without host".into()));
                 }
             };
             let signed = tc3::sign(

@@ -397,7 +397,7 @@ impl CredentialIssuer for OssProvider {
         Box::pin(async move {
             let sts_settings = self.oss.sts.as_ref().ok_or(UpstreamError::Failed {
                 service: "STS",
-                class: "not-configured",
+                class: "not_configured",
                 detail: "no [buckets.*.sts] section".into(),
             })?;
             let policy = sts::inline_policy(&self.bucket.bucket, prefix);

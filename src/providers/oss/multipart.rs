@@ -12,8 +12,7 @@ use crate::config::SignatureVersion;
 use crate::domain::part_plan::MAX_PARTS;
 use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
 use crate::providers::{
-    CallbackRequest, Completed, InProgress, InProgressPage, MultipartApi, PartInfo, PartLimits,
-    UpstreamError,
+    CallbackRequest, Completed, InProgressPage, MultipartApi, PartInfo, PartLimits, UpstreamError,
 };
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -190,6 +189,8 @@ impl MultipartApi for OssProvider {
         &'a self,
         key: &'a str,
         content_type: &'a str,
+        // Not bound: `binds_multipart` is false here.
+        _binding: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, UpstreamError>> {
         Box::pin(async move {
             let a = self
@@ -354,23 +355,7 @@ impl MultipartApi for OssProvider {
                 )
                 .await?;
             let doc: ListUploadsDoc = parse("ListMultipartUploads", &a.body)?;
-            let uploads = doc
-                .uploads
-                .into_iter()
-                .map(|u| InProgress {
-                    key: u.key,
-                    storage_upload_id: u.upload_id,
-                    initiated: OffsetDateTime::parse(
-                        &u.initiated,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .ok(),
-                })
-                .collect();
-            Ok(InProgressPage {
-                uploads,
-                next: doc.truncated.then_some((doc.next_key, doc.next_id)),
-            })
+            Ok(doc.into_page())
         })
     }
 }

@@ -123,7 +123,7 @@ impl StsError {
             StsError::Timeout(_) => "timeout",
             StsError::Unreachable(_) => "unreachable",
             StsError::Refused { .. } => "refused",
-            StsError::BadResponse(_) => "bad-response",
+            StsError::BadResponse(_) => "bad_response",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The S3 calls the gateway makes itself, signed in the `Authorization` header: multipart
-//! initiate / complete / abort / list, ListMultipartUploads and HeadObject (GetObject too,
-//! for tests). Each returns the request to send; nothing here does I/O.
+//! initiate / complete / abort / list, ListMultipartUploads, HeadObject, ranged GetObject
+//! and DeleteObject. Each returns the request to send; nothing here does I/O.
 
 use super::Signer;
 use super::headers::HeaderRequest;
@@ -179,6 +179,33 @@ impl Signer {
         now: OffsetDateTime,
     ) -> Result<SignedRequest, InputError> {
         self.object_call(loc, key, Method::Get, now)
+    }
+
+    /// GetObject of the bytes in `range` (a `Range` value such as `bytes=0-4095`).
+    pub fn get_object_range(
+        &self,
+        loc: &S3Location,
+        key: &str,
+        range: &str,
+        now: OffsetDateTime,
+    ) -> Result<SignedRequest, InputError> {
+        let call = Call {
+            method: Method::Get,
+            path: loc.object_path(key),
+            query: &[],
+            headers: &[("Range", range)],
+            body: Vec::new(),
+        };
+        self.control(loc, call, now)
+    }
+
+    pub fn delete_object(
+        &self,
+        loc: &S3Location,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<SignedRequest, InputError> {
+        self.object_call(loc, key, Method::Delete, now)
     }
 
     fn object_call(

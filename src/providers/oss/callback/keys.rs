@@ -5,6 +5,8 @@
 //! [`FETCH_WINDOW`]); a host that cannot be reached (connect error) is not tried
 //! again for a while whatever the URL, and a URL that answered wrongly is not fetched again
 //! for a while, so unauthenticated callbacks naming many URLs cannot become many requests.
+//! Where the operator knows the key URLs in advance (`callbacks.exact_key_urls`), no other
+//! URL is ever fetched, whatever the prefixes allow.
 
 use super::signature::{self, KeyUrlError, VerifyingKey};
 use crate::config::CallbackSettings;
@@ -62,6 +64,8 @@ enum FetchFailure {
 
 pub struct PublicKeys {
     prefixes: Vec<String>,
+    /// When not empty, the only URLs that may be fetched.
+    exact: Vec<String>,
     /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
     pinned: HashMap<String, Arc<VerifyingKey>>,
     oss_v1: Arc<VerifyingKey>,
@@ -89,6 +93,12 @@ impl PublicKeys {
                 .map_err(|e| format!("callbacks.pinned_keys ({}): {e}", k.url))?;
             pinned.insert(k.url.clone(), Arc::new(key));
         }
+        for u in &settings.exact_key_urls {
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, u);
+            signature::allowed_key_url(&b64, &settings.key_url_prefixes).map_err(|_| {
+                format!("callbacks.exact_key_urls: '{u}' is not a key URL a callback may name")
+            })?;
+        }
         let http = crate::http_client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.key_fetch_timeout)
@@ -97,6 +107,7 @@ impl PublicKeys {
             .map_err(|e| format!("key fetch client: {e}"))?;
         Ok(PublicKeys {
             prefixes: settings.key_url_prefixes.clone(),
+            exact: settings.exact_key_urls.clone(),
             pinned,
             oss_v1,
             fetched: moka::future::Cache::builder()
@@ -131,6 +142,10 @@ impl PublicKeys {
         }
         if signature::pinned_oss_key_pem(&url).is_some() {
             return Ok(self.oss_v1.clone());
+        }
+        if !self.exact.is_empty() && !self.exact.contains(&url) {
+            self.count("not_listed");
+            return Err(KeyUrlError::NotAllowed.into());
         }
         if let Some(k) = self.fetched.get(&url).await {
             self.count("cache_hit");
