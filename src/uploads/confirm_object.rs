@@ -8,7 +8,6 @@ use super::confirm::Outcome;
 use crate::callbacks::binding::Binding;
 use crate::domain::{ObjectKey, UploadId, UploadKind, UploadRecord, UserId};
 use crate::error::ApiError;
-use crate::providers::VerifiedCallback;
 
 impl Uploads {
     /// `POST /v1/uploads/{grant}/confirm` with `{"key"}`: the object at `key`, under the
@@ -54,13 +53,6 @@ impl Uploads {
         let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
             return Ok((Outcome::Missing, grant.clone()));
         };
-        let callback = VerifiedCallback::from_storage_check(
-            provider.kind(),
-            self.now(),
-            &grant.bucket,
-            key.as_str(),
-            meta,
-        );
         let binding = Binding::Grant {
             grant_id: grant.id.clone(),
             user: grant.user.clone(),
@@ -68,7 +60,15 @@ impl Uploads {
             prefix: grant.key.clone(),
             upload_id: UploadId::new(),
         };
-        self.settle(&profile, provider.as_ref(), callback, binding, grant)
-            .await
+        // A grant's record binds no single object, so this asks storage for the object only.
+        self.complete_checked(
+            grant,
+            &profile,
+            provider.as_ref(),
+            key.as_str(),
+            meta,
+            binding,
+        )
+        .await
     }
 }
