@@ -101,3 +101,11 @@ ensure_python_boto3() {
   python3 -m pip install --quiet --disable-pip-version-check boto3 ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages boto3
 }
+
+# COS's mini-program SDK from tests/e2e/cos-wx/package-lock.json (run under Node with a wx shim).
+ensure_node_cos_wx() {
+  have node && have npm || apt_install nodejs npm
+  if [ ! -d tests/e2e/cos-wx/node_modules/cos-wx-sdk-v5 ]; then
+    (cd tests/e2e/cos-wx && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -86,6 +86,8 @@ S3_BROWSER=1 UPLOAD_GATEWAY_BIN=target/debug/upload-gateway python3 tests/e2e/s3
 
 # The gateway binary with real clients (oss2, curl) against oss-local and redis-server.
 bash scripts/e2e.sh
+# The same on a COS bucket with Tencent's client SDKs (the mini-program SDK under a wx shim).
+bash scripts/e2e-cos.sh
 
 # Faults under load (Redis frozen and killed, gateway kill -9, torn journal, full journal
 # disk, cluster failover): no acknowledged callback lost; figures in target/tmp/faults-figures.txt.

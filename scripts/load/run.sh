@@ -5,7 +5,8 @@
 #   callbacks (1024-bit test key; 512-bit key, the size OSS signs with), presign PUT,
 #   PostObject form, Uppy /s3/params, Uppy sign one part, 10 part URLs per request,
 #   create multipart (POST /v1/multipart, POST /v1/uploads above the threshold; each is
-#   one InitiateMultipartUpload against oss-local).
+#   one InitiateMultipartUpload against oss-local); 10 part URLs on a COS bucket (q-sign,
+#   oss-local's COS listener).
 #   scripts/load/run.sh [uploads=100000] [seconds=10] [connections=64] [scenario-regex=.]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +17,7 @@ have wrk || apt_install wrk
 N=${1:-100000}; SECS=${2:-10}; CONNS=${3:-64}; ONLY=${4:-.}
 WORK=$(mktemp -d); trap 'kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-RPORT=$(free_port); GPORT=$(free_port); SPORT=$(free_port)
+RPORT=$(free_port); GPORT=$(free_port); SPORT=$(free_port); CPORT=$(free_port)
 G="http://127.0.0.1:$GPORT"
 
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
@@ -38,6 +39,21 @@ pem = $PEM
 [[callbacks.pinned_keys]]
 url = "http://keys.load.test/callback_test_key_512.pem"
 pem = $PEM512
+
+[buckets.cos]
+provider = "cos"
+bucket = "load-1250000000"
+region = "ap-guangzhou"
+endpoint = "http://127.0.0.1:$CPORT"
+access_key_id = "AKIDLoadSecretId000000000000000000"
+access_key_secret = "LoadSecretKey0000000000000000000"
+
+[profiles.cosload]
+bucket = "cos"
+key_template = "cosload/{user}/{upload_id}-{filename}"
+max_size_bytes = 5368709120
+content_types = ["application/octet-stream"]
+kinds = ["multipart"]
 TOML
 sed -i 's/^enabled = true/enabled = false/' "$WORK/gateway.toml"   # rate limit: not under test
 
@@ -45,6 +61,8 @@ cargo build --release --locked --bin upload-gateway --example callback_load_fixt
 cargo build --release --locked -p oss-local --bin oss-local 2>&1 | tail -1
 ./target/release/oss-local --listen "127.0.0.1:$SPORT" --data-dir "$WORK/store" --region local \
   --bucket local-bucket --access-key LocalOssAccessKeyId:LocalOssAccessKeySecret0000000000 \
+  --cos-listen "127.0.0.1:$CPORT" --cos-bucket load-1250000000 \
+  --access-key AKIDLoadSecretId000000000000000000:LoadSecretKey0000000000000000000 \
   > "$WORK/store.log" 2>&1 &
 echo $! > "$WORK/store.pid"
 ./target/release/examples/callback_load_fixture "$WORK/gateway.toml" "$N" "$WORK/callbacks.txt"
@@ -57,6 +75,8 @@ for _ in $(seq 100); do curl -fs "$G/readyz" >/dev/null && break; sleep 0.1; don
 api() { curl -fsS -H 'X-Api-Key: local-dev-key' -H 'content-type: application/json' "$@"; }
 json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
 MP=$(api -d '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}' \
+  "$G/v1/multipart" | json '["upload_id"]')
+MPCOS=$(api -d '{"profile":"cosload","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}' \
   "$G/v1/multipart" | json '["upload_id"]')
 UPPY=$(api -d '{"filename":"load.bin","type":"application/octet-stream","metadata":{}}' "$G/s3/multipart")
 UPPY_ID=$(echo "$UPPY" | json '["uploadId"]')
@@ -81,6 +101,7 @@ run form -s $R "$G/v1/uploads/form" -- POST "$SMALL"
 run uppy-params -s $R "$G/s3/params?filename=a.pdf&type=application%2Fpdf" -- GET
 run uppy-sign-part -s $R "$G/s3/multipart/$UPPY_ID/3?key=$UPPY_KEY" -- GET
 run sign-10-parts -s scripts/load/sign_parts.lua "$G/v1/multipart/$MP/parts"
+run sign-10-parts-cos -s scripts/load/sign_parts.lua "$G/v1/multipart/$MPCOS/parts"
 run create-multipart -s $R "$G/v1/multipart" -- POST \
   '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}'
 run create-upload-large -s $R "$G/v1/uploads" -- POST "$LARGE"

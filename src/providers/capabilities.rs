@@ -84,6 +84,20 @@ pub trait FormSigner: Send + Sync {
     }
 }
 
+/// What one profile's temporary credentials may do, in no vendor's terms: the policy a
+/// vendor writes from it must not grant more.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialScope<'a> {
+    /// The user's prefix; the grant covers keys below it.
+    pub prefix: &'a str,
+    /// The profile allows appends (COS `AppendObject`).
+    pub allow_append: bool,
+    /// The profile's Content-Type patterns (`image/*`, `text/plain`); empty allows any.
+    pub content_types: &'a [String],
+    /// The profile's largest object, for the simple uploads a policy can bound.
+    pub max_size: Option<u64>,
+}
+
 /// Issues temporary credentials (STS).
 pub trait CredentialIssuer: Send + Sync {
     /// `session` names the session in the cloud's audit log (no personal data).
@@ -93,6 +107,17 @@ pub trait CredentialIssuer: Send + Sync {
         session: &'a str,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>>;
+
+    /// The same, with the profile's limits in the policy where the vendor's policies can
+    /// carry them; by default the prefix-only grant of [`CredentialIssuer::issue`].
+    fn issue_scoped<'a>(
+        &'a self,
+        scope: &'a CredentialScope<'a>,
+        session: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>> {
+        self.issue(scope.prefix, session, now)
+    }
 }
 
 /// Signed control calls for multipart uploads, made with the gateway's own credentials.

@@ -15,7 +15,8 @@ mod types;
 mod verified;
 
 pub use capabilities::{
-    CallbackVerifier, CredentialIssuer, FormSigner, MultipartApi, ObjectApi, Provider,
+    CallbackVerifier, CredentialIssuer, CredentialScope, FormSigner, MultipartApi, ObjectApi,
+    Provider,
 };
 pub use error::UpstreamError;
 pub use notice::{NotificationError, NotificationVerifier, Notified, ObjectNotice};

@@ -12,10 +12,24 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+/// `bucket` and `region` are what Tencent's stock `getAuthorization` snippet sends along
+/// (`data: {bucket: options.Bucket, region: options.Region}`); when present they must be
+/// the profile's.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CosSdkQuery {
     profile: String,
+    bucket: Option<String>,
+    region: Option<String>,
+}
+
+impl CosSdkQuery {
+    fn asked(&self) -> crate::uploads::scope::AskedBucket<'_> {
+        crate::uploads::scope::AskedBucket {
+            bucket: self.bucket.as_deref(),
+            region: self.region.as_deref(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -29,7 +43,7 @@ pub async fn get(
     who: AuthUser,
     query: web::Query<CosSdkQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    answer(&state, &who, &query.profile, &[]).await
+    answer(&state, &who, &query, &[]).await
 }
 
 pub async fn post(
@@ -38,18 +52,18 @@ pub async fn post(
     query: web::Query<CosSdkQuery>,
     body: web::Json<ScopeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    answer(&state, &who, &query.profile, &body.scope).await
+    answer(&state, &who, &query, &body.scope).await
 }
 
 async fn answer(
     state: &AppState,
     who: &AuthUser,
-    profile: &str,
+    query: &CosSdkQuery,
     scope: &[ScopeItem],
 ) -> Result<HttpResponse, ApiError> {
     let issued = state
         .uploads
-        .credentials_in_scope(&who.user, profile, scope)
+        .credentials_in_scope(&who.user, &query.profile, query.asked(), scope)
         .await?;
     let c = &issued.grant.credentials;
     let expiration = c

@@ -4,6 +4,7 @@
 mod app_server;
 mod aws_sdk;
 mod callbacks;
+mod cos_callback;
 mod cos_sdk;
 mod create;
 mod credentials;
@@ -127,6 +128,8 @@ pub fn router(state: &AppState) -> Router {
     if state.uploads.providers().kinds().contains("cos") {
         r.get("/v1/credentials/cos-sdk", cos_sdk::get);
         r.post("/v1/credentials/cos-sdk", cos_sdk::post);
+        // Before `/v1/callbacks/{provider}`: the first matching path wins.
+        r.post("/v1/callbacks/cos", cos_callback::receive);
     }
     r.post("/v1/uploads", create::create);
     r.get("/v1/uploads", uploads::list);

@@ -18,14 +18,32 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(state.uploads.load_own(&who.user, &id).await?))
 }
 
-/// The client's "my upload finished" when its callback failed (OSS answered 203): the
-/// gateway checks storage and completes the record if the object is there.
+/// The client's "my upload finished" when its callback failed (OSS answered 203) or never
+/// comes (COS): the gateway checks storage and completes the record if the object is there.
+/// For an STS grant the body names the object written with its keys.
 pub async fn confirm(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.uploads.confirm(&who.user, &id).await?))
+    let body: ConfirmBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ConfirmBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::InvalidJson(format!("invalid JSON body: {e}")))?
+    };
+    let rec = match body.key {
+        Some(key) => state.uploads.confirm_object(&who.user, &id, &key).await?,
+        None => state.uploads.confirm(&who.user, &id).await?,
+    };
+    Ok(HttpResponse::Ok().json(rec))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    key: Option<String>,
 }
 
 #[derive(Deserialize)]

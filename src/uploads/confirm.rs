@@ -29,6 +29,16 @@ pub enum Outcome {
     Rejected,
     /// An object is there, but not the one this upload's right wrote (its binding differs).
     Unbound,
+    /// The object is there, but not the size or ETag an unsigned callback claimed.
+    Disagrees,
+}
+
+/// What an unsigned callback says about the object; storage must show the same.
+#[derive(Debug, Default, Clone)]
+pub struct Claimed {
+    pub size: Option<u64>,
+    /// Without quotes; compared case-insensitively.
+    pub etag: Option<String>,
 }
 
 impl Outcome {
@@ -40,6 +50,7 @@ impl Outcome {
             Outcome::Expired => "expired",
             Outcome::Rejected => "rejected",
             Outcome::Unbound => "unbound",
+            Outcome::Disagrees => "disagrees",
         }
     }
 }
@@ -65,8 +76,17 @@ impl Uploads {
         rec: &UploadRecord,
         trigger: &str,
     ) -> Result<(Outcome, UploadRecord), ApiError> {
-        let result = self.check_inner(rec).await;
-        let label = match &result {
+        let result = self.check_inner(rec, &Claimed::default()).await;
+        self.count_check(trigger, &result);
+        result
+    }
+
+    pub(super) fn count_check(
+        &self,
+        trigger: &str,
+        result: &Result<(Outcome, UploadRecord), ApiError>,
+    ) {
+        let label = match result {
             Ok((o, _)) => o.label(),
             // A client's mistake (another kind of upload, say) is not a failure to alert on.
             Err(e) if actix_web::ResponseError::status_code(e).is_client_error() => "refused",
@@ -76,16 +96,22 @@ impl Uploads {
             .reconciliations_total
             .with_label_values(&[trigger, label])
             .inc();
-        result
     }
 
-    async fn check_inner(&self, rec: &UploadRecord) -> Result<(Outcome, UploadRecord), ApiError> {
+    /// `claimed`: what an unsigned callback said of the object (nothing, for confirm and
+    /// the reconciler); storage must agree before anything is recorded.
+    pub(super) async fn check_inner(
+        &self,
+        rec: &UploadRecord,
+        claimed: &Claimed,
+    ) -> Result<(Outcome, UploadRecord), ApiError> {
         if rec.status.is_final() {
             return Ok((Outcome::AlreadyFinal, rec.clone()));
         }
         if rec.kind == UploadKind::Sts {
             return Err(ApiError::InvalidArgument(
-                "sts grants are not confirmed one object at a time".into(),
+                "an sts grant is confirmed one object at a time: send {\"key\": \"<object key>\"}"
+                    .into(),
             ));
         }
         let (profile, provider) = self.profile_of(rec)?;
@@ -93,6 +119,14 @@ impl Uploads {
         let Some(meta) = self.upstream(provider.as_ref(), "HeadObject", head).await? else {
             return Ok((Outcome::Missing, rec.clone()));
         };
+        let etag_differs = match (&claimed.etag, &meta.etag) {
+            (Some(c), Some(m)) => !c.eq_ignore_ascii_case(m),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if etag_differs || claimed.size.is_some_and(|s| s != meta.size) {
+            return Ok((Outcome::Disagrees, rec.clone()));
+        }
         let binding = Binding::Upload {
             upload_id: rec.id.clone(),
             user: rec.user.clone(),

@@ -7,7 +7,7 @@ use crate::config::Profile;
 use crate::domain::sdk_token::{self, SdkTokenError};
 use crate::domain::{CallbackVars, RecordTarget, UploadId, UploadKind, UploadRecord, UserId};
 use crate::error::ApiError;
-use crate::providers::{Provider, ScopedCredentials};
+use crate::providers::{CredentialScope, Provider, ScopedCredentials};
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
@@ -188,9 +188,18 @@ impl Uploads {
         let now = self.now();
 
         let started = Instant::now();
-        let outcome = issuer
-            .issue(prefix.as_str(), &session_name(user), now)
-            .await;
+        let content_types: Vec<String> = profile
+            .content_types
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let scope = CredentialScope {
+            prefix: prefix.as_str(),
+            allow_append: profile.kinds.contains(&UploadKind::Append),
+            content_types: &content_types,
+            max_size: Some(profile.max_size),
+        };
+        let outcome = issuer.issue_scoped(&scope, &session_name(user), now).await;
         self.metrics
             .sts_request_duration_seconds
             .with_label_values(&[provider.kind()])

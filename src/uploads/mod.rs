@@ -9,15 +9,19 @@
 //! - [`grants`]: STS credentials, cached per (user, profile), single-flight.
 //! - [`multipart`]: the multipart relay; [`sweeper`] aborts what is stale.
 //! - [`confirm`]: asking storage when a callback never came, and the reconciler;
-//!   `landed`: the same check for an object a storage notification names by key.
+//!   `landed`: the same check for an object a storage notification names by key;
+//!   `confirm_object`: the same for one object written with an STS grant's keys.
+//! - [`hint`]: an unsigned storage callback (COS) taken as a hint to ask storage.
 //! - [`notified`]: storage event notifications (SNS, MinIO), each object checked in storage.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
 
 pub mod app_server;
 pub mod confirm;
+mod confirm_object;
 pub mod create;
 pub mod grants;
+pub mod hint;
 pub mod issue;
 mod landed;
 pub mod multipart;

@@ -5,7 +5,7 @@
 
 use super::Uploads;
 use super::grants::IssuedGrant;
-use crate::domain::UserId;
+use crate::domain::{UploadKind, UserId};
 use crate::error::ApiError;
 use serde::Deserialize;
 
@@ -32,15 +32,38 @@ pub struct ScopeItem {
     pub prefix: String,
 }
 
+/// The bucket and region a credential request names outside its `Scope` (the stock
+/// snippet's query), each optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AskedBucket<'a> {
+    pub bucket: Option<&'a str>,
+    pub region: Option<&'a str>,
+}
+
+fn refused(why: &str) -> ApiError {
+    ApiError::ScopeNotAllowed(format!(
+        "ScopeNotAllowed: the scope's {why} is outside what this profile grants"
+    ))
+}
+
 impl Uploads {
-    /// Credentials for `profile`, refused (`scope-not-allowed`) when an entry of `scope` asks
-    /// for another action, bucket, region or key outside the caller's prefix.
+    /// Credentials for `profile`, refused (`scope-not-allowed`) when `asked` names another
+    /// bucket or region, or an entry of `scope` asks for another action, bucket, region or
+    /// key outside the caller's prefix.
     pub async fn credentials_in_scope(
         &self,
         user: &UserId,
         profile: &str,
+        asked: AskedBucket<'_>,
         scope: &[ScopeItem],
     ) -> Result<IssuedGrant, ApiError> {
+        let b = &self.profile(profile)?.bucket;
+        if asked.bucket.is_some_and(|x| x != b.bucket) {
+            return Err(refused("bucket"));
+        }
+        if asked.region.is_some_and(|x| x != b.region) {
+            return Err(refused("region"));
+        }
         let issued = self.credentials(user, profile).await?;
         let b = &issued.profile.bucket;
         for item in scope {
@@ -48,7 +71,10 @@ impl Uploads {
                 .action
                 .strip_prefix("name/cos:")
                 .unwrap_or(&item.action);
-            let why = if !ACTIONS.contains(&action) {
+            // The keys carry AppendObject only where the profile allows appends.
+            let append_refused =
+                action == "AppendObject" && !issued.profile.kinds.contains(&UploadKind::Append);
+            let why = if !ACTIONS.contains(&action) || append_refused {
                 "action"
             } else if item.bucket != b.bucket {
                 "bucket"
@@ -59,9 +85,7 @@ impl Uploads {
             } else {
                 continue;
             };
-            return Err(ApiError::ScopeNotAllowed(format!(
-                "ScopeNotAllowed: the scope's {why} is outside what this profile grants"
-            )));
+            return Err(refused(why));
         }
         Ok(issued)
     }

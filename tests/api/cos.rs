@@ -17,6 +17,8 @@ const MIB: usize = 1024 * 1024;
 pub struct CosStore {
     pub port: u16,
     pub store: Arc<oss_local::Store>,
+    /// The COS listener's own state (its STS stand-in's grants).
+    pub cos: Arc<oss_local::cos::CosState>,
     _dir: tempfile::TempDir,
 }
 
@@ -45,11 +47,12 @@ impl CosStore {
         )
         .await
         .unwrap();
-        let port = cos.port;
+        let (port, state) = (cos.port, cos.state.clone());
         tokio::spawn(cos.server);
         CosStore {
             port,
             store,
+            cos: state,
             _dir: dir,
         }
     }
@@ -103,6 +106,14 @@ bucket = "cos"
 key_template = "cossts/{{user}}/{{uuid}}{{ext}}"
 max_size_bytes = 10485760
 kinds = ["sts"]
+
+[profiles.cosimg]
+bucket = "cos"
+key_template = "cosimg/{{user}}/{{uuid}}{{ext}}"
+max_size_bytes = 2097152
+content_types = ["image/*", "text/plain"]
+kinds = ["sts", "append"]
+allow_sts_shared_prefix = true
 "#
             )))
             .extract()
@@ -112,7 +123,7 @@ kinds = ["sts"]
     }
 }
 
-async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
+pub async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value) {
     json_of(
         app.as_user(user, Method::POST, path)
             .json(&body)
@@ -125,7 +136,7 @@ async fn post(app: &TestApp, user: &str, path: &str, body: Value) -> (u16, Value
 
 /// Sends a signed URL's request with exactly the headers it lists (Content-Length is the
 /// HTTP client's), as curl would.
-async fn send_signed(app: &TestApp, v: &Value, body: Vec<u8>) -> reqwest::Response {
+pub async fn send_signed(app: &TestApp, v: &Value, body: Vec<u8>) -> reqwest::Response {
     let method = Method::from_bytes(v["method"].as_str().unwrap().as_bytes()).unwrap();
     let mut req = app.client.request(method, v["url"].as_str().unwrap());
     for (k, val) in v["headers"].as_object().unwrap() {

@@ -1,6 +1,7 @@
 //! Which secret signs a COS request, whether the q-sign holds, and whether a temporary
 //! credential's grant covers the action and key.
 
+use super::conditions::RequestFacts;
 use super::error::{access_denied, sign_error};
 use super::{CosState, sign};
 use crate::error::ApiError;
@@ -9,7 +10,7 @@ use time::OffsetDateTime;
 
 /// The SecretKey for `secret_id`: a long-lived key, or a temporary one whose token matches,
 /// is unexpired and whose grant covers `action` on `key` (for a bucket-level call, the
-/// prefix it asks about) in `bucket`.
+/// prefix it asks about) in `bucket`, the policy's conditions holding for `facts`.
 pub(super) fn secret_for(
     state: &CosState,
     secret_id: &str,
@@ -17,6 +18,7 @@ pub(super) fn secret_for(
     bucket: &str,
     action: &str,
     key: &str,
+    facts: &RequestFacts<'_>,
 ) -> Result<String, ApiError> {
     if let Some(s) = state.store.keys.get(secret_id) {
         return Ok(s.clone());
@@ -43,7 +45,7 @@ pub(super) fn secret_for(
             "The provided token has expired.",
         ));
     }
-    if !g.allows(bucket, action, key) {
+    if !g.allows(bucket, action, key, facts) {
         return Err(access_denied());
     }
     Ok(g.secret)
@@ -70,7 +72,11 @@ pub(super) fn authenticate(
     } else {
         key
     };
-    let secret = secret_for(state, &auth.ak, token, &p.bucket, action, key)?;
+    let facts = RequestFacts {
+        content_type: p.header("content-type"),
+        content_length: p.header("content-length").and_then(|v| v.parse().ok()),
+    };
+    let secret = secret_for(state, &auth.ak, token, &p.bucket, action, key, &facts)?;
     verify(p, &auth, &secret, "/")
 }
 

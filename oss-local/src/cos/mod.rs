@@ -4,6 +4,7 @@
 //! temporary credentials reach only the granted prefix and actions.
 
 mod auth;
+pub mod conditions;
 pub mod error;
 mod multipart;
 mod object;
@@ -44,6 +45,15 @@ pub struct CosState {
 impl CosState {
     pub fn add_temp_credential(&self, secret_id: String, g: sts::Grant) {
         self.temp.lock().unwrap().insert(secret_id, g);
+    }
+
+    /// The policy STS was asked for when it issued `secret_id`.
+    pub fn policy_of(&self, secret_id: &str) -> Option<String> {
+        self.temp
+            .lock()
+            .unwrap()
+            .get(secret_id)
+            .map(|g| g.policy.clone())
     }
 }
 

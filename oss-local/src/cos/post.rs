@@ -4,6 +4,7 @@
 //! `crate::form`, with the policy's `q-sign-time` read from the `q-key-time` field.
 
 use super::auth::{secret_for, verify};
+use super::conditions::RequestFacts;
 use super::error::policy_error;
 use super::object::object_meta;
 use super::{CosState, etag, sign};
@@ -60,9 +61,14 @@ pub(super) async fn post_object(
         .field("x-cos-security-token")
         .or_else(|| p.header("x-cos-security-token"));
     let now = OffsetDateTime::now_utc();
+    // What CAM sees of a form POST: the request's length and the object's type field.
+    let facts = RequestFacts {
+        content_type: form.field("Content-Type").filter(|c| !c.is_empty()),
+        content_length: p.header("content-length").and_then(|v| v.parse().ok()),
+    };
     if form.field("policy").is_some() {
         let ak = form.field("q-ak").ok_or_else(super::error::access_denied)?;
-        let secret = secret_for(state, ak, token, &p.bucket, "PostObject", &key)?;
+        let secret = secret_for(state, ak, token, &p.bucket, "PostObject", &key, &facts)?;
         check_policy_form(&form, &secret, &p.bucket, now).map_err(policy_error)?;
     } else {
         let signature = form
@@ -70,7 +76,15 @@ pub(super) async fn post_object(
             .or_else(|| p.header("authorization"))
             .ok_or_else(super::error::access_denied)?;
         let auth = sign::parse_header(signature).map_err(super::error::sign_error)?;
-        let secret = secret_for(state, &auth.ak, token, &p.bucket, "PostObject", &key)?;
+        let secret = secret_for(
+            state,
+            &auth.ak,
+            token,
+            &p.bucket,
+            "PostObject",
+            &key,
+            &facts,
+        )?;
         verify(p, &auth, &secret, "/")?;
     }
     let meta = ObjectMeta {

@@ -2,9 +2,11 @@
 //! TC3-HMAC-SHA256 signature with one of the store's long-lived keys, reads the policy's
 //! `allow` statements (`name/cos:<action>` on `qcs::cos:<region>:uid/<appid>:<bucket>/<prefix>*`)
 //! and issues temporary credentials the COS listener accepts for exactly those.
-//! Conditions are not evaluated (the gateway's own tests check the policies it writes).
+//! Conditions on `cos:content-type` and `cos:content-length` are evaluated
+//! ([`super::conditions`]); a policy with other keys is refused rather than half-read.
 
 use super::CosState;
+use super::conditions::{self, Condition, RequestFacts};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -19,6 +21,8 @@ pub struct Grant {
     pub secret: String,
     pub token: String,
     pub expires: OffsetDateTime,
+    /// The policy as STS received it (decoded), for tests that check what was asked for.
+    pub policy: String,
     /// `(actions, bucket, key prefix, exact)`: an exact resource names one key.
     pub statements: Vec<Statement>,
 }
@@ -29,6 +33,7 @@ pub struct Statement {
     pub bucket: String,
     pub prefix: String,
     pub exact: bool,
+    pub conditions: Vec<Condition>,
 }
 
 impl std::fmt::Debug for Grant {
@@ -42,7 +47,7 @@ impl std::fmt::Debug for Grant {
 }
 
 impl Grant {
-    pub fn allows(&self, bucket: &str, action: &str, key: &str) -> bool {
+    pub fn allows(&self, bucket: &str, action: &str, key: &str, facts: &RequestFacts<'_>) -> bool {
         let wanted = format!("name/cos:{action}");
         self.statements.iter().any(|s| {
             s.bucket == bucket
@@ -54,6 +59,7 @@ impl Grant {
                 } else {
                     key.starts_with(&s.prefix)
                 }
+                && conditions::all_hold(&s.conditions, facts)
         })
     }
 }
@@ -240,6 +246,7 @@ pub fn issue(action: &str, params: &Value, now: OffsetDateTime) -> Result<Grant,
         token: format!("{}{}{}", random(), random(), random()),
         expires: now + time::Duration::seconds(duration),
         statements: statements(&text)?,
+        policy: text.into_owned(),
     })
 }
 
@@ -266,6 +273,7 @@ fn statements(policy: &str) -> Result<Vec<Statement>, StsError> {
             }
         };
         let actions = as_list(&s["action"]);
+        let conditions = conditions::parse(&s["condition"]).map_err(|m| bad(&m))?;
         for r in as_list(&s["resource"]) {
             // qcs::cos:<region>:uid/<appid>:<bucket>/<key or prefix*>
             let tail = r
@@ -284,6 +292,7 @@ fn statements(policy: &str) -> Result<Vec<Statement>, StsError> {
                 bucket: bucket.to_string(),
                 prefix,
                 exact,
+                conditions: conditions.clone(),
             });
         }
     }
@@ -375,10 +384,14 @@ mod tests {
         assert_eq!(action, "GetFederationToken");
         let g = issue(&action, &params, OffsetDateTime::now_utc()).unwrap();
         let b = "examplebucket-1250000000";
-        assert!(g.allows(b, "PutObject", "user/42/a.png"));
-        assert!(!g.allows(b, "PutObject", "user/43/a.png"));
-        assert!(!g.allows(b, "AppendObject", "user/42/a.png"));
-        assert!(!g.allows("other-1250000000", "PutObject", "user/42/a.png"));
+        let png = RequestFacts {
+            content_type: Some("image/png"),
+            content_length: Some(10),
+        };
+        assert!(g.allows(b, "PutObject", "user/42/a.png", &png));
+        assert!(!g.allows(b, "PutObject", "user/43/a.png", &png));
+        assert!(!g.allows(b, "AppendObject", "user/42/a.png", &png));
+        assert!(!g.allows("other-1250000000", "PutObject", "user/42/a.png", &png));
         let fail =
             |c: &Call<'_>, s: &str, t: i64| verify(c, |_| Some(s.to_string()), t).unwrap_err().code;
         assert_eq!(fail(&call, "another", now), "AuthFailure.SignatureFailure");

@@ -7,6 +7,7 @@
 //! provider trait.
 
 pub mod bucket;
+pub mod callback_hint;
 pub mod control;
 pub mod post_policy;
 pub mod presign;

@@ -45,6 +45,23 @@ pub enum StsPolicyError {
     Wildcard,
 }
 
+/// The `cos:content-type` values of a profile's Content-Type patterns, as CAM's
+/// `string_like` reads them: `image/*` as is, an exact type also with parameters
+/// (`text/plain;*`: browsers send `text/plain;charset=UTF-8`). Any `*/*` means no condition.
+pub fn content_type_conditions(patterns: &[String]) -> Vec<String> {
+    if patterns.iter().any(|p| p == "*/*" || p == "*") {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(patterns.len() * 2);
+    for p in patterns {
+        out.push(p.clone());
+        if !p.ends_with("/*") {
+            out.push(format!("{p};*"));
+        }
+    }
+    out
+}
+
 /// `qcs::cos:<region>:uid/<appid>:<bucket-appid>/<prefix>*`.
 pub fn resource(region: &str, bucket: &BucketName, prefix: &str) -> String {
     format!(

@@ -7,7 +7,7 @@ use super::provider::CosProvider;
 use super::sts::{self, StsPolicyInput, StsResponseError};
 use super::tc3::{self, Tc3Request};
 use crate::config::CosStsAction;
-use crate::providers::{CredentialIssuer, ScopedCredentials, UpstreamError};
+use crate::providers::{CredentialIssuer, CredentialScope, ScopedCredentials, UpstreamError};
 use futures_util::future::BoxFuture;
 use secrecy::ExposeSecret;
 use time::OffsetDateTime;
@@ -23,9 +23,27 @@ fn failed(class: &'static str, detail: String) -> UpstreamError {
 }
 
 impl CredentialIssuer for CosProvider {
+    /// Without a profile: the prefix only, no appends.
     fn issue<'a>(
         &'a self,
         prefix: &'a str,
+        session: &'a str,
+        now: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>> {
+        Box::pin(async move {
+            let scope = CredentialScope {
+                prefix,
+                allow_append: false,
+                content_types: &[],
+                max_size: None,
+            };
+            self.issue_scoped(&scope, session, now).await
+        })
+    }
+
+    fn issue_scoped<'a>(
+        &'a self,
+        scope: &'a CredentialScope<'a>,
         session: &'a str,
         now: OffsetDateTime,
     ) -> BoxFuture<'a, Result<ScopedCredentials, UpstreamError>> {
@@ -35,13 +53,15 @@ impl CredentialIssuer for CosProvider {
                 .sts
                 .as_ref()
                 .ok_or_else(|| failed("not_configured", "no [buckets.*.sts] section".into()))?;
+            let content_types = sts::content_type_conditions(scope.content_types);
+            let content_types: Vec<&str> = content_types.iter().map(String::as_str).collect();
             let policy = sts::policy_json(&StsPolicyInput {
                 region: &self.bucket.region,
                 bucket: self.location().bucket(),
-                prefix,
-                allow_append: true,
-                content_types: &[],
-                max_size: None,
+                prefix: scope.prefix,
+                allow_append: scope.allow_append,
+                content_types: &content_types,
+                max_size: scope.max_size,
             })
             .map_err(|e| failed("policy", e.to_string()))?;
             let secs = s.duration.as_secs();
