@@ -142,15 +142,15 @@ pub fn router(state: &AppState) -> Router {
         r.post(custom, callbacks::oss);
     }
     // Before `{provider}`: the first matching path wins.
-    for source in ["s3-sns", "s3-webhook"] {
-        if state.uploads.notifier(source).is_some() {
-            let path = format!("/v1/callbacks/{source}");
-            r.post(&path, notifications::receive);
-            if source == "s3-webhook" {
-                r.route(Method::HEAD, &path, notifications::probe);
-            }
-        }
-    }
+    // Mounted whether configured or not: an endpoint that is not configured answers 404
+    // (its handler finds no notifier), for the probe too, rather than a 405.
+    r.post("/v1/callbacks/s3-sns", notifications::receive);
+    r.post("/v1/callbacks/s3-webhook", notifications::receive);
+    r.route(
+        Method::HEAD,
+        "/v1/callbacks/s3-webhook",
+        notifications::probe,
+    );
     r.post("/v1/callbacks/{provider}", callbacks::receive);
 
     r.post("/v1/multipart", multipart::start);

@@ -448,3 +448,30 @@ async fn the_webhook_wants_its_bearer_token_and_answers_minios_probe() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+/// Without `[callbacks.s3_sns]` / `[callbacks.s3_webhook]` the receivers are not there: a
+/// notification or MinIO's probe gets 404 (with the JSON error where there is a body), never
+/// a 405 or a 5xx.
+#[tokio::test]
+async fn unconfigured_notification_endpoints_answer_404() {
+    let app = spawn_app().await;
+    let probe = app
+        .request(Method::HEAD, "/v1/callbacks/s3-webhook")
+        .header("authorization", "Bearer whatever-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 404);
+    for path in ["/v1/callbacks/s3-sns", "/v1/callbacks/s3-webhook"] {
+        let resp = app
+            .request(Method::POST, path)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["code"].is_string(), "{path}: {body}");
+    }
+}
