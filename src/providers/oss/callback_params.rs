@@ -344,7 +344,7 @@ mod tests {
             "ticket".to_string(),
             "a\"b".to_string(),
         ];
-        let values = vec![
+        let values = [
             ("ticket".to_string(), tricky.to_string()),
             ("z".to_string(), String::new()),
         ];
