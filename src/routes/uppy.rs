@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::uploads::PutObject;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 fn profile<'a>(state: &'a AppState, asked: Option<&'a str>) -> Result<&'a str, ApiError> {
@@ -68,14 +68,38 @@ pub async fn params(
         // Uppy sends the form as given; the name under the prefix is the gateway's choice.
         fields.insert("key".into(), format!("{}{}", issued.key, issued.record.id));
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "method": "POST",
-        "url": issued.form.url,
-        "fields": fields,
-        "headers": {},
-        "expires": (issued.form.expires_at - time::OffsetDateTime::now_utc()).whole_seconds(),
-        "uploadId": issued.record.id,
-    })))
+    Ok(HttpResponse::Ok().json(ParamsAnswer {
+        expires: (issued.form.expires_at - time::OffsetDateTime::now_utc()).whole_seconds(),
+        fields,
+        headers: NoHeaders {},
+        method: "POST",
+        upload_id: issued.record.id.as_str(),
+        url: &issued.form.url,
+    }))
+}
+
+// Typed answers rather than `serde_json::json!`, which builds a map of `Value`s first; the
+// fields are in the byte order that map wrote them in, so the bytes stay the same.
+#[derive(Serialize)]
+struct ParamsAnswer<'a> {
+    expires: i64,
+    fields: BTreeMap<String, String>,
+    headers: NoHeaders,
+    method: &'static str,
+    #[serde(rename = "uploadId")]
+    upload_id: &'a str,
+    url: &'a str,
+}
+
+/// `{}`
+#[derive(Serialize)]
+struct NoHeaders {}
+
+#[derive(Serialize)]
+struct SignedPartAnswer {
+    expires: i64,
+    headers: BTreeMap<String, String>,
+    url: String,
 }
 
 #[derive(Deserialize)]
@@ -174,11 +198,11 @@ pub async fn sign_part(
     // Uppy chooses its own part sizes, so the URLs are not pinned to the gateway's plan.
     let mut signed = state.uploads.sign_parts(&rec, &[number], false)?;
     let p = signed.remove(0);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "url": p.signed.url,
-        "expires": (p.signed.expires_at - time::OffsetDateTime::now_utc()).whole_seconds(),
-        "headers": p.signed.headers.into_iter().collect::<BTreeMap<_, _>>(),
-    })))
+    Ok(HttpResponse::Ok().json(SignedPartAnswer {
+        expires: (p.signed.expires_at - time::OffsetDateTime::now_utc()).whole_seconds(),
+        headers: p.signed.headers.into_iter().collect(),
+        url: p.signed.url,
+    }))
 }
 
 /// `GET /s3/multipart/{uploadId}/batch?key=&partNumbers=1,2` → `{presignedUrls, headers}`.

@@ -269,9 +269,12 @@ impl Provider for OssProvider {
 
     /// OSS rejects a `callback` or `callback-var` over 5 KB; say so before signing.
     fn check_callback(&self, cb: &CallbackRequest) -> Result<(), String> {
-        let (callback, vars) = self.encoded_callback(cb);
-        for (name, v) in [("callback", callback), ("callback-var", vars)] {
-            if v.len() > MAX_PARAM_BYTES {
+        // Measured before base64, whose length follows from it: this runs for every right.
+        let names = var_names(cb);
+        let callback = callback_params::callback_json(&self.spec(cb, &names)).len();
+        let vars = callback_params::vars_json(cb.vars.pairs()).len();
+        for (name, len) in [("callback", callback), ("callback-var", vars)] {
+            if callback_params::encoded_len(len) > MAX_PARAM_BYTES {
                 return Err(format!(
                     "the {name} parameter would exceed storage's limit of {MAX_PARAM_BYTES} bytes; send fewer or shorter vars"
                 ));

@@ -6,9 +6,8 @@
 use super::location::BucketLocation;
 use super::presign::{Credentials, PresignInput, Presigned};
 use super::sign_v1::{cmp_lower, itoa};
-use crate::providers::encoding::{PATH, UNRESERVED, push_encoded};
+use crate::providers::encoding::{PATH, UNRESERVED, encode_cow, push_encoded};
 use hmac::{Hmac, Mac};
-use percent_encoding::utf8_percent_encode;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -145,12 +144,7 @@ fn signed_query<'a>(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .chain(extra.iter().copied())
-        .map(|(k, v)| {
-            (
-                utf8_percent_encode(k, UNRESERVED).into(),
-                utf8_percent_encode(v, UNRESERVED).into(),
-            )
-        })
+        .map(|(k, v)| (encode_cow(k, UNRESERVED), encode_cow(v, UNRESERVED)))
         .collect();
     q.sort_unstable();
     q
