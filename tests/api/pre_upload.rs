@@ -406,3 +406,46 @@ async fn a_hook_that_is_down_or_answers_garbage_fails_closed_unless_it_fails_ope
     // Only the configured URL was called: the redirect's target never was.
     assert!(hook.lines().iter().all(|l| l["id"].is_string()));
 }
+
+#[tokio::test]
+async fn an_object_put_to_the_hooks_key_lands_there_and_its_callback_completes_the_record() {
+    use crate::multipart::{LocalStore, STORE_BUCKET, gateway_with};
+    let hook = HookServer::start(SECRET);
+    let storage = LocalStore::start().await;
+    let url = hook.url();
+    let app = gateway_with(&storage, "v4", |raw| with_hook(raw, &url, false)).await;
+    let data = std::fs::read(fixtures().join("content/tiny.png")).unwrap();
+    let resp = post(
+        &app,
+        "alice",
+        "/v1/uploads/presign",
+        json!({"profile": "avatars", "filename": "suffix.png", "content_type": "image/png", "size": data.len()}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let mut put = app
+        .client
+        .put(body["url"].as_str().unwrap())
+        .body(data.clone());
+    for (k, v) in body["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let stored = put.send().await.unwrap();
+    assert_eq!(stored.status(), 200, "{}", stored.text().await.unwrap());
+    let rec: Value = app
+        .get_upload("alice", body["upload_id"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["status"], "completed", "{rec}");
+    assert_eq!(rec["key"], "avatars/alice/from-hook/suffix.png");
+    let (_, bytes) = storage
+        .store
+        .read_object(STORE_BUCKET, "avatars/alice/from-hook/suffix.png")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bytes, data);
+}
