@@ -47,6 +47,22 @@ impl HookClient {
     }
 }
 
+/// Exports every (profile, outcome) of the hook counter at 0 from start-up, so `increase()`
+/// sees a hook's first failure.
+pub(super) fn export_zeroes(settings: &crate::config::Settings, metrics: &crate::metrics::Metrics) {
+    for p in settings
+        .profiles
+        .values()
+        .filter(|p| p.pre_upload_hook.is_some())
+    {
+        for outcome in crate::metrics::HOOK_OUTCOMES {
+            metrics
+                .pre_upload_hook_total
+                .with_label_values(&[p.name.as_str(), outcome]);
+        }
+    }
+}
+
 /// What the client asks for, as the hook sees it.
 pub(super) struct HookAsk<'a> {
     pub kind: UploadKind,

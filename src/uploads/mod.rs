@@ -72,6 +72,7 @@ impl Uploads {
         metrics: Arc<Metrics>,
     ) -> Uploads {
         let hook_client = hook::HookClient::new(&settings.pre_upload);
+        hook::export_zeroes(&settings, &metrics);
         Uploads {
             settings,
             store,

@@ -354,3 +354,87 @@ async fn on_a_redis_cluster_reservations_are_exact_and_settle_on_completion() {
         .unwrap();
     assert_eq!(v["pending_uploads"], 3, "{v}");
 }
+
+#[tokio::test]
+async fn an_sts_grant_holds_one_limit_and_objects_under_it_are_charged_as_they_arrive() {
+    use crate::multipart::STORE_BUCKET;
+    use crate::sts_standin::{Behaviour, StsStandIn};
+    let keys = KeyServer::start().await;
+    let storage = LocalStore::start().await;
+    let sts = StsStandIn::start(Behaviour::default()).await;
+    let (sts_url, key_prefix) = (sts.url.clone(), keys.prefix());
+    let app = gateway_with(&storage, "v4", move |raw| {
+        raw.callbacks.key_url_prefixes = vec![key_prefix];
+        crate::rights::with_sts(raw, &sts_url, 3000);
+        quotas(raw, Some(25 << 20), Some(5));
+    })
+    .await;
+    let credentials = || async {
+        let (status, g) = json_of(
+            app.as_user("ivy", Method::POST, "/v1/credentials")
+                .json(&json!({"profile": "avatars"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{g}");
+        g
+    };
+    let g = credentials().await;
+    // A cached grant is the same right: nothing more is reserved.
+    credentials().await;
+    let u = usage(&app, "ivy", "profile:avatars").await;
+    assert_eq!(
+        (u["used_bytes"].as_u64(), u["used_objects"].as_u64()),
+        (Some(10 << 20), Some(1))
+    );
+
+    let issued = Issued::from_params(
+        g["callback"]["callback"].as_str().unwrap(),
+        g["callback"]["callback-var"].as_str().unwrap(),
+    );
+    storage
+        .store
+        .put_object(STORE_BUCKET, "avatars/ivy/a.png", "image/png", &[7; 10])
+        .await
+        .unwrap();
+    // The template claims 999 bytes; storage holds 10, and 10 are charged, once.
+    let cb = oss_sim::callback(
+        &keys,
+        &issued,
+        &Stored {
+            bucket: STORE_BUCKET.into(),
+            object: "avatars/ivy/a.png".into(),
+            etag: "E1".into(),
+            size: 999,
+            mime_type: "image/png".into(),
+        },
+    );
+    for _ in 0..2 {
+        assert_eq!(cb.send(&app).await.status(), 200);
+    }
+    let u = usage(&app, "ivy", "profile:avatars").await;
+    assert_eq!(
+        (u["used_bytes"].as_u64(), u["used_objects"].as_u64()),
+        (Some((10 << 20) + 10), Some(2))
+    );
+
+    // The grant expires (reconciler): its hold is released, the object stays counted.
+    let grant = UploadId::parse(g["grant_id"].as_str().unwrap()).unwrap();
+    let mut c = shared_redis()
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = c
+        .zadd(app.store().keys().deadlines_for(&grant), grant.as_str(), 0)
+        .await
+        .unwrap();
+    app.app_state.uploads.reconcile_once().await.unwrap();
+    let u = usage(&app, "ivy", "profile:avatars").await;
+    assert_eq!(
+        (u["used_bytes"].as_u64(), u["used_objects"].as_u64()),
+        (Some(10), Some(1))
+    );
+}
