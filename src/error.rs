@@ -161,7 +161,7 @@ pub enum ApiError {
     // --- the app backend's pre-upload hook and quotas ---
     #[error("the upload was refused by the app: {0}")]
     HookDenied(String),
-    #[error("the app's pre-upload check {0}; retry shortly")]
+    #[error("the app's pre-upload check {0}")]
     HookUnavailable(&'static str),
     #[error("{0}")]
     QuotaExceeded(Box<QuotaRefusal>),

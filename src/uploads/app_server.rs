@@ -57,7 +57,7 @@ impl Uploads {
         if admission.key_suffix.is_some() {
             // The page names the object under `dir`: there is no key to override.
             return Err(ApiError::HookUnavailable(
-                "set a key suffix for a profile whose clients name their objects",
+                "set a key suffix for a profile whose clients name their objects (a fault of the app's hook, not of the request)",
             ));
         }
         let provider = self.provider_for(&profile)?;

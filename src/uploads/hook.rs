@@ -111,7 +111,9 @@ impl Admission {
         let suffix = self.key_suffix.as_deref()?;
         let refuse = |why: String| {
             tracing::warn!(reason = %why, "pre-upload hook asked for a key it may not");
-            ApiError::HookUnavailable("asked for an object key outside the user's prefix")
+            ApiError::HookUnavailable(
+                "asked for an object key outside the user's prefix (a fault of the app's hook, not of the request)",
+            )
         };
         Some(
             ObjectKey::parse(format!("{}{suffix}", prefix.as_str()))
@@ -154,10 +156,10 @@ impl Failure {
 
     fn public(&self) -> &'static str {
         match self {
-            Failure::Timeout => "did not answer in time",
-            Failure::Unreachable => "could not be reached",
-            Failure::BadStatus(_) => "failed",
-            Failure::Invalid(_) => "gave an answer the gateway cannot use",
+            Failure::Timeout => "did not answer in time; retry shortly",
+            Failure::Unreachable => "could not be reached; retry shortly",
+            Failure::BadStatus(_) => "failed; retry shortly",
+            Failure::Invalid(_) => "gave an answer the gateway cannot use; retry shortly",
         }
     }
 }
@@ -211,6 +213,15 @@ impl Uploads {
         ask: &HookAsk<'_>,
     ) -> Result<Admission, ApiError> {
         let admission = self.ask_hook(user, profile, ask).await?;
+        if ask.kind == UploadKind::Sts
+            && (admission.key_suffix.is_some() || admission.max_size.is_some())
+        {
+            // A grant covers any object under the prefix: it names no key and signs no size.
+            // Refused even when failing open: it is an instruction, not an outage.
+            return Err(ApiError::HookUnavailable(
+                "set a key suffix or size limit, which STS credentials cannot carry (a fault of the app's hook, not of the request)",
+            ));
+        }
         let max = admission.max_size(profile);
         if let Some(size) = ask.size.filter(|s| *s > max) {
             return Err(ApiError::SizeTooLarge {
@@ -354,17 +365,6 @@ impl Uploads {
         check_metadata(&a.metadata)?;
         if a.max_size_bytes == Some(0) {
             return Err(Failure::Invalid("max_size_bytes must be > 0"));
-        }
-        let carries = |what: &'static str| match ask.kind {
-            // A grant covers any object under the prefix: it names no key and signs no size.
-            UploadKind::Sts => Err(Failure::Invalid(what)),
-            _ => Ok(()),
-        };
-        if a.key_suffix.is_some() {
-            carries("key_suffix cannot apply to STS credentials")?;
-        }
-        if a.max_size_bytes.is_some() {
-            carries("max_size_bytes cannot apply to STS credentials")?;
         }
         Ok(Ok(Admission {
             key_suffix: a.key_suffix,

@@ -207,7 +207,7 @@ impl Uploads {
         if profile.client_chosen_name && plan.admission.key_suffix.is_some() {
             // The client names the object under its prefix: there is no key to override.
             return Err(ApiError::HookUnavailable(
-                "set a key suffix for a profile whose clients name their objects",
+                "set a key suffix for a profile whose clients name their objects (a fault of the app's hook, not of the request)",
             ));
         }
         let key = if profile.client_chosen_name {

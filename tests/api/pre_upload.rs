@@ -278,7 +278,12 @@ async fn every_issuing_path_asks_the_hook_and_the_client_sees_its_reason() {
 #[tokio::test]
 async fn overrides_put_the_key_under_the_prefix_lower_the_limit_and_add_metadata() {
     let hook = HookServer::start(SECRET);
-    let app = spawn_app_with(|raw| with_hook(raw, &hook.url(), false)).await;
+    // Failing open changes nothing here: these are answers, not outages.
+    let app = spawn_app_with(|raw| {
+        with_hook(raw, &hook.url(), true);
+        with_sts(raw, "http://127.0.0.1:1", 1000);
+    })
+    .await;
 
     let body: Value = presign(&app, "suffix.png").await.json().await.unwrap();
     assert_eq!(body["key"], "avatars/alice/from-hook/suffix.png", "{body}");
@@ -296,10 +301,24 @@ async fn overrides_put_the_key_under_the_prefix_lower_the_limit_and_add_metadata
     assert_eq!(rec["key"], "avatars/alice/from-hook/suffix.png");
     assert_eq!(rec["hook_metadata"], json!({"plan": "pro"}));
 
-    // A suffix that climbs out of the prefix is refused, fail-open or not.
+    // A suffix that climbs out of the prefix is refused, fail-open or not; so are overrides
+    // STS credentials cannot carry.
     let (status, code, message) = error_code(presign(&app, "escape.png").await).await;
     assert_eq!((status, code.as_str()), (503, "hook-unavailable"));
     assert!(message.contains("outside the user's prefix"), "{message}");
+    let resp = post(
+        &app,
+        "override-sts",
+        "/v1/credentials",
+        json!({"profile": "avatars"}),
+    )
+    .await;
+    let (status, code, message) = error_code(resp).await;
+    assert_eq!((status, code.as_str()), (503, "hook-unavailable"));
+    assert!(
+        message.contains("STS credentials cannot carry"),
+        "{message}"
+    );
 
     // A smaller limit: a larger declared size is refused, and a form without one is signed
     // for at most the hook's limit.

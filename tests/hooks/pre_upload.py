@@ -13,6 +13,7 @@ answered 401), and answers by the first word of the file name asked for:
   garbage…  200 with a body that is not JSON
   huge…     200 with 1 MB of JSON
   redirect… 302 to another URL
+  (a user whose name starts with "override": a key suffix and a size limit, whatever asked)
   (no file name, e.g. STS credentials): {"allow": true}
 
     python3 pre_upload.py --port 8123 --secret whsec_... --log got.jsonl
@@ -54,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
         name = payload.get("filename") or ""
         if name.startswith("deny") or payload["user"].startswith("denied"):
             return self.json({"allow": False, "message": DENY})
+        if payload["user"].startswith("override"):
+            return self.json({"allow": True, "key_suffix": "x.png", "max_size_bytes": 5})
         if name.startswith("suffix"):
             return self.json({
                 "allow": True,
