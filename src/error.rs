@@ -158,6 +158,14 @@ pub enum ApiError {
     )]
     PartsRejected(String),
 
+    // --- the app backend's pre-upload hook and quotas ---
+    #[error("the upload was refused by the app: {0}")]
+    HookDenied(String),
+    #[error("the app's pre-upload check {0}")]
+    HookUnavailable(&'static str),
+    #[error("{0}")]
+    QuotaExceeded(Box<QuotaRefusal>),
+
     // --- throttling (429) ---
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -176,6 +184,43 @@ pub enum ApiError {
     },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a quota refused a right: the scope without room, its limits and what is left.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaRefusal {
+    /// `all` (every profile together) or `profile:<name>`.
+    pub scope: String,
+    /// Bytes the right would reserve.
+    pub requested_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_remaining: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects_limit: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects_remaining: Option<u64>,
+}
+
+impl fmt::Display for QuotaRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the quota '{}' has no room for {} more bytes",
+            self.scope, self.requested_bytes
+        )?;
+        if let Some(b) = self.bytes_remaining {
+            write!(f, " ({b} bytes left")?;
+            match self.objects_remaining {
+                Some(o) => write!(f, ", {o} objects left)")?,
+                None => f.write_str(")")?,
+            }
+        } else if let Some(o) = self.objects_remaining {
+            write!(f, " ({o} objects left)")?;
+        }
+        f.write_str("; delete uploads or ask for a larger quota")
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -309,6 +354,9 @@ impl ApiError {
             ApiError::NotificationStorageDisagrees(_) => "notification-storage-disagrees",
             ApiError::StorageUploadGone => "storage-upload-gone",
             ApiError::PartsRejected(_) => "parts-rejected",
+            ApiError::HookDenied(_) => "hook-denied",
+            ApiError::HookUnavailable(_) => "hook-unavailable",
+            ApiError::QuotaExceeded(_) => "quota-exceeded",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::StoreUnavailable => "store-unavailable",
             ApiError::NotReady(_) => "not-ready",
@@ -385,6 +433,8 @@ impl ResponseError for ApiError {
             ApiError::CallbackKeyUnavailable(_) => StatusCode::BAD_GATEWAY,
             ApiError::CallbackNotRecorded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::HookDenied(_) | ApiError::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+            ApiError::HookUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable | ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
@@ -429,6 +479,14 @@ impl ResponseError for ApiError {
                 ));
             }
             _ => {}
+        }
+        if let ApiError::QuotaExceeded(q) = self {
+            // The remaining quota beside code and message, so a client can say how much is left.
+            return resp.json(serde_json::json!({
+                "code": self.code(),
+                "message": message,
+                "quota": **q,
+            }));
         }
         resp.json(ErrorBody {
             code: self.code(),

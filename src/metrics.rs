@@ -35,6 +35,11 @@ pub const REDIS_OPERATIONS: &[&str] = &[
     "list_records",
     "ping",
     "prune_index",
+    "quota_overdue",
+    "quota_recheck",
+    "quota_reserve",
+    "quota_settle",
+    "quota_usage",
     "rate_limit",
     "release_lock",
     "renew_lock",
@@ -124,6 +129,9 @@ pub struct Metrics {
     pub webhook_backlog_events: IntGaugeVec,
     pub webhook_dead_letters: IntGaugeVec,
     pub webhook_dead_lettered_total: IntCounterVec,
+    pub pre_upload_hook_total: IntCounterVec,
+    pub pre_upload_hook_duration_seconds: HistogramVec,
+    pub quota_refused_total: IntCounterVec,
     pub build_info: IntGaugeVec,
 }
 
@@ -141,6 +149,16 @@ pub const NOTIFICATION_OUTCOMES: &[&str] = &[
     "storage_disagrees",
     "unknown",
     "error",
+];
+
+/// What one pre-upload hook call came to (the `outcome` label).
+pub const HOOK_OUTCOMES: &[&str] = &[
+    "allowed",
+    "denied",
+    "timeout",
+    "unreachable",
+    "bad_status",
+    "invalid_answer",
 ];
 
 /// What one webhook delivery attempt came to (the `outcome` label).
@@ -359,6 +377,24 @@ impl Metrics {
                 "upload_gateway_webhook_dead_lettered_total",
                 "Events given up on after the retry period",
                 &["endpoint"],
+            ),
+            pre_upload_hook_total: counter(
+                &r,
+                "upload_gateway_pre_upload_hook_total",
+                "Pre-upload hook calls by profile and outcome",
+                &["profile", "outcome"],
+            ),
+            pre_upload_hook_duration_seconds: histogram(
+                &r,
+                "upload_gateway_pre_upload_hook_duration_seconds",
+                "Latency of pre-upload hook calls",
+                &["profile"],
+            ),
+            quota_refused_total: counter(
+                &r,
+                "upload_gateway_quota_refused_total",
+                "Rights refused because the user's quota had no room, by profile",
+                &["profile"],
             ),
             build_info: {
                 let g = IntGaugeVec::new(

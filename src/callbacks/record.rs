@@ -208,6 +208,8 @@ async fn arrive_under_grant(
         grant.expires_at,
     );
     rec.grant_id = Some(grant_id.clone());
+    // Objects under a grant count against the grant's quota scopes as they arrive.
+    rec.quota = grant.quota.clone();
     let rec = arrive(settings, &rec, entry);
     match store
         .create_record_with_event(&rec, &event_fields(&rec))
@@ -272,11 +274,12 @@ fn violation(
 ) -> Option<String> {
     let profile = settings.profile(&new.profile)?;
     if let Some(size) = new.size {
-        if size > profile.max_size {
-            return Some(format!(
-                "size {size} exceeds the limit of {} bytes",
-                profile.max_size
-            ));
+        // The pre-upload hook may only have lowered the limit.
+        let max = old
+            .max_size
+            .map_or(profile.max_size, |m| m.min(profile.max_size));
+        if size > max {
+            return Some(format!("size {size} exceeds the limit of {max} bytes"));
         }
         if size < profile.min_size {
             return Some(format!(

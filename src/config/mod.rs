@@ -11,6 +11,7 @@ mod bucket;
 mod callbacks;
 mod error;
 mod features;
+mod hook;
 mod notifications;
 mod profile;
 pub mod raw;
@@ -31,6 +32,7 @@ pub use callbacks::{
     parse_public_key,
 };
 pub use error::ConfigError;
+pub use hook::{PreUploadHook, PreUploadSettings, QuotaLimits};
 pub use notifications::{MIN_WEBHOOK_TOKEN_LEN, SnsSettings, WebhookTokenSettings};
 pub use profile::{CallbackBodyType, Profile};
 pub use redis::RedisSettings;
@@ -66,6 +68,9 @@ pub struct Settings {
     pub uppy: raw::UppySection,
     pub demo: raw::DemoSection,
     pub webhooks: WebhookSettings,
+    pub pre_upload: PreUploadSettings,
+    /// Per-user limits over all profiles together.
+    pub quota: Option<QuotaLimits>,
     pub buckets: BTreeMap<String, Arc<BucketSettings>>,
     pub profiles: BTreeMap<String, Arc<Profile>>,
 }
@@ -113,10 +118,12 @@ impl Settings {
             values::check_name("buckets", &name)?;
             buckets.insert(name.clone(), Arc::new(bucket::validate(&name, b, world)?));
         }
+        let pre_upload = hook::validate(raw.pre_upload, world)?;
+        let quota = hook::quota("quota", raw.quota)?;
         let mut profiles = BTreeMap::new();
         for (name, p) in raw.profiles {
             values::check_name("profiles", &name)?;
-            let profile = profile::validate(&name, p, &buckets)?;
+            let profile = profile::validate(&name, p, &buckets, &pre_upload.hooks)?;
             profiles.insert(name, Arc::new(profile));
         }
         profile::check_sts_prefixes(&profiles)?;
@@ -144,6 +151,8 @@ impl Settings {
             uppy: raw.uppy,
             demo: raw.demo,
             webhooks,
+            pre_upload,
+            quota,
             buckets,
             profiles,
         })

@@ -1,5 +1,6 @@
 //! Upload profiles: which bucket, which keys, how large, which types, for how long.
 
+use super::hook::{self, PreUploadHook, QuotaLimits};
 use super::{BucketSettings, ConfigError, ProviderKind, raw::ProfileSection};
 use crate::domain::{ContentType, ContentTypePattern, KeyTemplate, UploadKind};
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,6 +55,10 @@ pub struct Profile {
     pub delete_rejected: bool,
     /// Lifetime of the owner's download URLs.
     pub download_expires_in: Duration,
+    /// The app backend's hook asked before each right is issued.
+    pub pre_upload_hook: Option<Arc<PreUploadHook>>,
+    /// Per-user limits under this profile.
+    pub quota: Option<QuotaLimits>,
 }
 
 /// Default lifetime of an owner's download URL.
@@ -134,6 +139,7 @@ pub(super) fn validate(
     name: &str,
     p: ProfileSection,
     buckets: &BTreeMap<String, Arc<BucketSettings>>,
+    hooks: &BTreeMap<String, Arc<PreUploadHook>>,
 ) -> Result<Profile, ConfigError> {
     let key = |k: &str| format!("profiles.{name}.{k}");
     let bucket = buckets
@@ -261,6 +267,8 @@ pub(super) fn validate(
         content_check: p.content_check,
         delete_rejected: p.delete_rejected,
         download_expires_in: Duration::from_secs(download_expires),
+        pre_upload_hook: hook::hook_for(name, p.pre_upload_hook.as_deref(), hooks)?,
+        quota: hook::quota(&key("quota"), p.quota)?,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The configuration file as written: TOML plus `UPLOAD_GATEWAY__SECTION__KEY` overrides.
 //! Every struct rejects unknown keys, so a typo fails at start-up instead of being ignored.
 
+pub use super::hook::{HookSection, PreUploadSection, QuotaSection};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -35,6 +36,11 @@ pub struct RawSettings {
     pub demo: DemoSection,
     #[serde(default)]
     pub webhooks: WebhooksSection,
+    #[serde(default)]
+    pub pre_upload: PreUploadSection,
+    /// Per-user limits over all profiles together.
+    #[serde(default)]
+    pub quota: Option<QuotaSection>,
     #[serde(default)]
     pub buckets: BTreeMap<String, BucketSection>,
     #[serde(default)]
@@ -487,6 +493,12 @@ pub struct ProfileSection {
     /// Lifetime of the owner's download URLs (`GET /v1/uploads/{id}/download`).
     #[serde(default)]
     pub download_expires_secs: Option<u64>,
+    /// Name of a `[pre_upload.hooks.<name>]` asked before each right is issued.
+    #[serde(default)]
+    pub pre_upload_hook: Option<String>,
+    /// Per-user limits under this profile.
+    #[serde(default)]
+    pub quota: Option<QuotaSection>,
 }
 
 fn one() -> u64 {

@@ -198,16 +198,43 @@ fn endpoint(
             "must be https:// (plain http only to loopback, or with allow_http = true)",
         ));
     }
+    let secrets = secrets(key, &e.secrets, e.secrets_file.as_deref(), world)?;
+    for ev in &e.events {
+        if !EVENT_TYPES.contains(&ev.as_str()) {
+            return Err(ConfigError::new(
+                &format!("{key}.events"),
+                format!(
+                    "unknown event type '{ev}' (known: {})",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(WebhookEndpoint {
+        name: e.name,
+        url,
+        secrets,
+        events: e.events,
+    })
+}
+
+/// `secrets` or `secrets_file` (one per line) of a signed outbound endpoint, each a `whsec_`
+/// secret; errors name the position, never the value.
+pub(super) fn secrets(
+    key: &str,
+    inline: &[secrecy::SecretString],
+    file: Option<&std::path::Path>,
+    world: bool,
+) -> Result<Vec<WebhookSecret>, ConfigError> {
     let secrets_key = format!("{key}.secrets");
-    let texts: Vec<String> = match (e.secrets.is_empty(), &e.secrets_file) {
+    let texts: Vec<String> = match (inline.is_empty(), file) {
         (false, Some(_)) => {
             return Err(ConfigError::new(
                 &secrets_key,
                 "set either secrets or secrets_file, not both",
             ));
         }
-        (false, None) => e
-            .secrets
+        (false, None) => inline
             .iter()
             .map(|s| s.expose_secret().to_string())
             .collect(),
@@ -228,31 +255,14 @@ fn endpoint(
     }
     let mut secrets = Vec::new();
     for (i, t) in texts.iter().enumerate() {
-        // The message names the position, never the value.
         let s = WebhookSecret::parse(t)
             .map_err(|why| ConfigError::new(&format!("{secrets_key}[{i}]"), why))?;
         secrets.push(s);
     }
-    for ev in &e.events {
-        if !EVENT_TYPES.contains(&ev.as_str()) {
-            return Err(ConfigError::new(
-                &format!("{key}.events"),
-                format!(
-                    "unknown event type '{ev}' (known: {})",
-                    EVENT_TYPES.join(", ")
-                ),
-            ));
-        }
-    }
-    Ok(WebhookEndpoint {
-        name: e.name,
-        url,
-        secrets,
-        events: e.events,
-    })
+    Ok(secrets)
 }
 
-fn is_loopback(u: &Url) -> bool {
+pub(super) fn is_loopback(u: &Url) -> bool {
     match u.host() {
         Some(Host::Ipv4(a)) => a.is_loopback(),
         Some(Host::Ipv6(a)) => a.is_loopback(),

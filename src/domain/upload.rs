@@ -201,6 +201,16 @@ pub struct UploadRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub completed_at: Option<OffsetDateTime>,
+    /// A size limit below the profile's that the pre-upload hook set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// Metadata the pre-upload hook added (the client cannot set it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hook_metadata: BTreeMap<String, String>,
+    /// Quota scopes this upload counts against (a reservation is held under its id until it
+    /// is settled on completion or released).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quota: Vec<String>,
 }
 
 /// Where an issued record points: (profile, provider kind, bucket, object key or prefix).
@@ -249,6 +259,9 @@ impl UploadRecord {
             updated_at: now,
             expires_at,
             completed_at: None,
+            max_size: None,
+            hook_metadata: BTreeMap::new(),
+            quota: Vec::new(),
         }
     }
 }

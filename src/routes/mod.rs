@@ -14,6 +14,7 @@ mod meta;
 mod multipart;
 mod notifications;
 mod objects;
+mod quota;
 mod rights;
 mod uploads;
 mod uppy;
@@ -137,6 +138,7 @@ pub fn router(state: &AppState) -> Router {
     r.delete("/v1/uploads/{id}", objects::delete);
     r.get("/v1/uploads/{id}/download", objects::download);
     r.post("/v1/uploads/{id}/confirm", uploads::confirm);
+    r.get("/v1/quota", quota::get);
     let custom = &state.settings.callbacks.path;
     if !custom.starts_with("/v1/callbacks/") {
         r.post(custom, callbacks::oss);

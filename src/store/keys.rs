@@ -57,6 +57,20 @@ impl Keys {
         format!("{}:{{user:{}}}:uploads", self.prefix, user.as_segment())
     }
 
+    /// A user's quota counters (hash: `<scope>:bytes`, `<scope>:objects`), with the
+    /// reservations still held (hash: upload id → "bytes scopes"), the settled uploads that
+    /// still count (same shape) and the held reservations by deadline (sorted set): all in
+    /// the user's slot, so each quota script is one slot.
+    pub fn quota(&self, user: &UserId) -> [String; 4] {
+        let base = format!("{}:{{user:{}}}:quota", self.prefix, user.as_segment());
+        [
+            base.clone(),
+            format!("{base}:held"),
+            format!("{base}:stored"),
+            format!("{base}:due"),
+        ]
+    }
+
     pub fn rate_limit(&self, user: &UserId, bucket: &str) -> String {
         format!(
             "{}:{{rl:{}}}:{}",
@@ -165,6 +179,22 @@ mod tests {
         assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
         assert_eq!(slot("foo{}{bar}"), crc16(b"foo{}{bar}") % 16384);
         assert_eq!(slot("foo{{bar}}zap"), crc16(b"{bar") % 16384);
+    }
+
+    #[test]
+    fn every_quota_key_of_a_user_is_in_the_users_slot() {
+        let k = Keys::new("ugw");
+        for name in ["alice", "bob", "a}b{c", "u-123456"] {
+            let u = UserId::parse(name).unwrap();
+            let index = slot(&k.user_uploads(&u));
+            for key in k.quota(&u) {
+                assert_eq!(slot(&key), index, "{key}");
+                assert!(
+                    key.contains(&format!("{{user:{}}}", u.as_segment())),
+                    "{key}"
+                );
+            }
+        }
     }
 
     #[test]

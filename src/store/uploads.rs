@@ -146,6 +146,7 @@ impl Store {
         }
         let mut stored = rec.clone();
         stored.event_id = event_id.filter(|e| !e.is_empty()).or(stored.event_id);
+        self.settle_after_transition(&stored).await;
         Ok(Some(stored))
     }
 
@@ -181,6 +182,21 @@ impl Store {
     /// id stored in the record. Two round trips (read, then compare-and-set) without
     /// contention. A record that becomes final leaves the deadline index in that step too.
     pub async fn update_record_with_event<T>(
+        &self,
+        id: &UploadId,
+        f: impl FnMut(&UploadRecord) -> (Option<UploadRecord>, T),
+        event: impl Fn(&UploadRecord) -> Option<EventFields>,
+    ) -> Result<TransitionOutcome<T>, StoreError> {
+        let outcome = self.transition(id, f, event).await?;
+        // The quota's own step, after the transition and again whenever a transition meets
+        // a final record (a repeated callback, replay, reconciler): settling is idempotent.
+        if let TransitionOutcome::Applied(r, _) | TransitionOutcome::Unchanged(r, _) = &outcome {
+            self.settle_after_transition(r).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn transition<T>(
         &self,
         id: &UploadId,
         mut f: impl FnMut(&UploadRecord) -> (Option<UploadRecord>, T),

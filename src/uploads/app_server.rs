@@ -3,6 +3,7 @@
 //! One record per answer, bound to the caller's prefix like any client-named form: the page
 //! picks the name under `dir`, and the callback's ticket vouches for upload, prefix and user.
 
+use super::hook::HookAsk;
 use super::{Uploads, rules};
 use crate::domain::{
     CallbackVars, ClientVars, RecordTarget, UploadId, UploadKind, UploadRecord, UserId,
@@ -40,6 +41,25 @@ impl Uploads {
             return Err(refuse("has no upload callback"));
         }
         self.check_rate_limit(user, "form").await?;
+        let admission = self
+            .admit(
+                user,
+                &profile,
+                &HookAsk {
+                    kind: UploadKind::Form,
+                    filename: None,
+                    content_type: None,
+                    size: None,
+                    metadata: &Default::default(),
+                },
+            )
+            .await?;
+        if admission.key_suffix.is_some() {
+            // The page names the object under `dir`: there is no key to override.
+            return Err(ApiError::HookUnavailable(
+                "set a key suffix for a profile whose clients name their objects (a fault of the app's hook, not of the request)",
+            ));
+        }
         let provider = self.provider_for(&profile)?;
         let forms = provider
             .forms()
@@ -61,7 +81,7 @@ impl Uploads {
             .app_server_form(&AppServerFormRequest {
                 dir: &dir,
                 min_size: profile.min_size,
-                max_size: profile.max_size,
+                max_size: admission.max_size(&profile),
                 callback: Some(&cb),
                 now,
                 expires_in: rules::expires_in(&profile),
@@ -80,7 +100,11 @@ impl Uploads {
             now,
             now + profile.expires_in,
         );
-        self.store.create_record(&record).await?;
+        let mut record = record;
+        record.max_size = admission.max_size.filter(|m| *m < profile.max_size);
+        record.hook_metadata = admission.metadata.clone();
+        self.record_issued(&mut record, &profile, &admission)
+            .await?;
         self.count_issued(provider.as_ref(), UploadKind::Form, &profile);
         Ok(AppServerIssued { record, form })
     }

@@ -2,6 +2,7 @@
 //! they expire. A burst of requests for the same pair makes one STS call (moka's
 //! single-flight), which matters because STS rate-limits AssumeRole.
 
+use super::hook::{Admission, HookAsk};
 use super::{Uploads, rules};
 use crate::config::Profile;
 use crate::domain::sdk_token::{self, SdkTokenError};
@@ -102,8 +103,24 @@ impl Uploads {
         let profile = self.profile(profile)?.clone();
         rules::require_kind(&profile, UploadKind::Sts)?;
         self.check_rate_limit(user, "credentials").await?;
+        // Asked on every request, cached grant or not: handing one out is issuing a right.
+        let admission = self
+            .admit(
+                user,
+                &profile,
+                &HookAsk {
+                    kind: UploadKind::Sts,
+                    filename: None,
+                    content_type: None,
+                    size: None,
+                    metadata: &Default::default(),
+                },
+            )
+            .await?;
         let provider = self.provider_for(&profile)?;
-        let grant = self.grant(user, &profile, provider.as_ref()).await?;
+        let grant = self
+            .grant(user, &profile, provider.as_ref(), &admission)
+            .await?;
         self.count_issued(provider.as_ref(), UploadKind::Sts, &profile);
         Ok(IssuedGrant {
             grant,
@@ -136,6 +153,7 @@ impl Uploads {
         user: &UserId,
         profile: &Arc<Profile>,
         provider: &dyn Provider,
+        admission: &Admission,
     ) -> Result<Arc<Grant>, ApiError> {
         if provider.credentials().is_none() {
             return Err(rules::kind_not_allowed(profile, "sts"));
@@ -146,7 +164,7 @@ impl Uploads {
             .grants
             .try_get_with(key, async {
                 missed.store(true, Ordering::Relaxed);
-                self.issue_grant(user, profile, provider)
+                self.issue_grant(user, profile, provider, admission)
                     .await
                     .map(Arc::new)
             })
@@ -169,6 +187,7 @@ impl Uploads {
                     detail: detail.clone(),
                 },
                 ApiError::StoreUnavailable => ApiError::StoreUnavailable,
+                ApiError::QuotaExceeded(q) => ApiError::QuotaExceeded(q.clone()),
                 other => ApiError::internal(other.to_string()),
             })
         })
@@ -179,6 +198,7 @@ impl Uploads {
         user: &UserId,
         profile: &Arc<Profile>,
         provider: &dyn Provider,
+        admission: &Admission,
     ) -> Result<Grant, ApiError> {
         let issuer = provider
             .credentials()
@@ -235,7 +255,9 @@ impl Uploads {
             now,
             credentials.expiration,
         );
-        self.store.create_record(&record).await?;
+        let mut record = record;
+        record.hook_metadata = admission.metadata.clone();
+        self.record_issued(&mut record, profile, admission).await?;
         Ok(Grant {
             id,
             prefix: prefix.as_str().to_string(),

@@ -1,5 +1,6 @@
 //! Rights for single objects: presigned PUT and AppendObject URLs, PostObject forms.
 
+use super::hook::HookAsk;
 use super::{PutObject, Uploads, rules};
 use crate::domain::{CallbackVars, ClientVars, UploadKind, UploadRecord, UploadStatus, UserId};
 use crate::error::ApiError;
@@ -40,7 +41,7 @@ pub enum AppendAsk {
 impl Uploads {
     /// A presigned PUT for one object, pinned to its declared size and type.
     pub async fn presign(&self, user: &UserId, ask: &PutObject) -> Result<IssuedUrl, ApiError> {
-        let plan = self.plan(user, UploadKind::Presign, ask).await?;
+        let mut plan = self.plan(user, UploadKind::Presign, ask).await?;
         let binding = self.object_binding(plan.provider.as_ref(), &plan.record);
         let signed = plan.provider.presign(
             &UrlRequest {
@@ -56,7 +57,8 @@ impl Uploads {
             },
             None,
         );
-        self.store.create_record(&plan.record).await?;
+        self.record_issued(&mut plan.record, &plan.profile, &plan.admission)
+            .await?;
         self.count_issued(plan.provider.as_ref(), UploadKind::Presign, &plan.profile);
         Ok(IssuedUrl {
             record: plan.record,
@@ -103,10 +105,14 @@ impl Uploads {
         let end = position
             .checked_add(size)
             .ok_or_else(|| ApiError::InvalidArgument("position + size overflows".into()))?;
-        if end > profile.max_size {
+        let max = existing
+            .as_ref()
+            .and_then(|r| r.max_size)
+            .map_or(profile.max_size, |m| m.min(profile.max_size));
+        if end > max {
             return Err(ApiError::SizeTooLarge {
                 size: end,
-                max: profile.max_size,
+                max,
                 profile: profile.name.clone(),
             });
         }
@@ -127,6 +133,28 @@ impl Uploads {
                 let filename = filename.ok_or_else(|| {
                     ApiError::InvalidArgument("filename: required for the first append".into())
                 })?;
+                let admission = self
+                    .admit(
+                        user,
+                        &profile,
+                        &HookAsk {
+                            kind: UploadKind::Append,
+                            filename: Some(&filename),
+                            content_type: Some(ct.as_str()),
+                            size: None,
+                            metadata: &Default::default(),
+                        },
+                    )
+                    .await?;
+                // Every later chunk must end within the hook's limit too.
+                let max = admission.max_size(&profile);
+                if end > max {
+                    return Err(ApiError::SizeTooLarge {
+                        size: end,
+                        max,
+                        profile: profile.name.clone(),
+                    });
+                }
                 let mut plan = self.plan_object(
                     user,
                     &profile,
@@ -135,9 +163,11 @@ impl Uploads {
                     ct,
                     None,
                     ClientVars::default(),
+                    admission,
                 )?;
                 plan.record.status = UploadStatus::Uploading;
-                self.store.create_record(&plan.record).await?;
+                self.record_issued(&mut plan.record, &profile, &plan.admission)
+                    .await?;
                 (plan.record, plan.now)
             }
             _ => return Err(ApiError::internal("append: inconsistent ask")),
@@ -174,6 +204,12 @@ impl Uploads {
             .provider
             .forms()
             .ok_or_else(|| rules::kind_not_allowed(&profile, "form"))?;
+        if profile.client_chosen_name && plan.admission.key_suffix.is_some() {
+            // The client names the object under its prefix: there is no key to override.
+            return Err(ApiError::HookUnavailable(
+                "set a key suffix for a profile whose clients name their objects (a fault of the app's hook, not of the request)",
+            ));
+        }
         let key = if profile.client_chosen_name {
             // One upload whose name the client picks under its prefix: the callback is bound
             // to the prefix, and the record takes the object's key when it arrives.
@@ -201,7 +237,7 @@ impl Uploads {
         let (min, max) = match ask.size {
             // A declared size pins the form to it.
             Some(s) => (s, s),
-            None => (profile.min_size, profile.max_size),
+            None => (profile.min_size, plan.admission.max_size(&profile)),
         };
         let binding = self.object_binding(plan.provider.as_ref(), &plan.record);
         let signed = forms.sign_form(&FormRequest {
@@ -216,7 +252,8 @@ impl Uploads {
             now: plan.now,
             expires_in: rules::expires_in(&profile),
         });
-        self.store.create_record(&plan.record).await?;
+        self.record_issued(&mut plan.record, &profile, &plan.admission)
+            .await?;
         self.count_issued(plan.provider.as_ref(), UploadKind::Form, &profile);
         Ok(IssuedForm {
             record: plan.record,

@@ -15,6 +15,8 @@
 //! - [`notified`]: storage event notifications (SNS, MinIO), each object checked in storage.
 //! - [`objects`]: the owner's downloads and deletes of completed uploads.
 //! - [`app_server`]: PostObject forms in the JSON of Alibaba's app-server samples.
+//! - [`hook`]: the app backend's pre-upload hook, the gate every right passes first.
+//! - [`quota`]: per-user quotas reserved with each right, settled on completion.
 
 pub mod app_server;
 pub mod confirm;
@@ -22,6 +24,7 @@ mod confirm_object;
 pub mod create;
 pub mod grants;
 pub mod hint;
+pub mod hook;
 pub mod issue;
 mod landed;
 pub mod multipart;
@@ -29,6 +32,7 @@ mod notified;
 mod object_binding;
 pub mod objects;
 mod plan;
+pub mod quota;
 pub mod rules;
 pub mod scope;
 pub mod sweeper;
@@ -56,6 +60,7 @@ pub struct Uploads {
     grants: grants::GrantCache,
     /// Storage event notification routes (SNS, MinIO webhooks), by route name.
     notifiers: notified::Notifiers,
+    hook_client: hook::HookClient,
     clock: Clock,
 }
 
@@ -66,6 +71,8 @@ impl Uploads {
         providers: Providers,
         metrics: Arc<Metrics>,
     ) -> Uploads {
+        let hook_client = hook::HookClient::new(&settings.pre_upload);
+        hook::export_zeroes(&settings, &metrics);
         Uploads {
             settings,
             store,
@@ -73,6 +80,7 @@ impl Uploads {
             metrics,
             grants: grants::cache(),
             notifiers: Default::default(),
+            hook_client,
             clock: OffsetDateTime::now_utc,
         }
     }

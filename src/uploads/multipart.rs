@@ -123,11 +123,11 @@ impl Uploads {
         rec.part_count = parts.map(|p| p.part_count);
         rec.expires_at =
             plan.now + Duration::from_secs(self.settings.multipart.upload_expires_secs);
-        if let Err(e) = self.store.create_record(rec).await {
+        if let Err(e) = self.record_issued(rec, &profile, &plan.admission).await {
             // Nothing refers to the upstream upload now: take it back (the sweeper's orphan
             // scan catches it if this fails too).
             let _ = mp.abort(plan.key.as_str(), &storage_id).await;
-            return Err(e.into());
+            return Err(e);
         }
         self.count_issued(plan.provider.as_ref(), UploadKind::Multipart, &profile);
         Ok(plan.record)

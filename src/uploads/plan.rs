@@ -1,6 +1,7 @@
 //! One object upload planned: profile rules applied, key built from the template, record
 //! and callback (with the ticket) prepared. Nothing here signs or talks to storage.
 
+use super::hook::{Admission, HookAsk};
 use super::{Uploads, rules};
 use crate::config::Profile;
 use crate::domain::{
@@ -36,6 +37,8 @@ pub(super) struct ObjectPlan {
     pub content_md5: Option<String>,
     pub callback: Option<CallbackRequest>,
     pub now: OffsetDateTime,
+    /// What the pre-upload hook allowed (its overrides are applied to key and record).
+    pub admission: Admission,
 }
 
 impl Uploads {
@@ -58,7 +61,29 @@ impl Uploads {
         let vars = ClientVars::parse(ask.vars.clone())
             .map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
         self.check_rate_limit(user, kind.as_str()).await?;
-        let mut plan = self.plan_object(user, &profile, kind, &ask.filename, ct, ask.size, vars)?;
+        let admission = self
+            .admit(
+                user,
+                &profile,
+                &HookAsk {
+                    kind,
+                    filename: Some(&ask.filename),
+                    content_type: Some(ct.as_str()),
+                    size: ask.size,
+                    metadata: vars.as_map(),
+                },
+            )
+            .await?;
+        let mut plan = self.plan_object(
+            user,
+            &profile,
+            kind,
+            &ask.filename,
+            ct,
+            ask.size,
+            vars,
+            admission,
+        )?;
         plan.content_md5 = content_md5;
         Ok(plan)
     }
@@ -75,6 +100,7 @@ impl Uploads {
         content_type: ContentType,
         size: Option<u64>,
         vars: ClientVars,
+        admission: Admission,
     ) -> Result<ObjectPlan, ApiError> {
         let provider = self.provider_for(profile)?;
         let filename =
@@ -92,6 +118,11 @@ impl Uploads {
                 now,
             })
             .map_err(|e| ApiError::InvalidObjectKey(e.to_string()))?;
+        // The hook's suffix replaces what the template put after the user's prefix.
+        let key = match admission.key_under(&profile.template.prefix_for(user)) {
+            Some(k) => k?,
+            None => key,
+        };
 
         let callback = (profile.callback && kind != UploadKind::Append)
             .then(|| self.object_callback(profile, user, &id, key.as_str(), size, &vars));
@@ -117,6 +148,8 @@ impl Uploads {
         record.declared_size = size;
         record.content_type = Some(content_type.as_str().to_string());
         record.vars = vars.into_map();
+        record.max_size = admission.max_size.filter(|m| *m < profile.max_size);
+        record.hook_metadata = admission.metadata.clone();
         Ok(ObjectPlan {
             profile: profile.clone(),
             provider,
@@ -126,6 +159,7 @@ impl Uploads {
             content_md5: None,
             callback,
             now,
+            admission,
         })
     }
 

@@ -31,6 +31,8 @@ mod multipart;
 mod objects;
 mod openapi;
 mod oss_sim;
+mod pre_upload;
+mod quotas;
 mod rights;
 mod s3;
 mod s3_landed;
