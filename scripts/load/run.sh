@@ -15,7 +15,15 @@ ensure_redis
 have wrk || apt_install wrk
 
 N=${1:-100000}; SECS=${2:-10}; CONNS=${3:-64}; ONLY=${4:-.}
-WORK=$(mktemp -d); trap 'kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d)
+# The servers still write their last lines (Redis its shutdown) after the kill: retry the
+# removal rather than fail the run on a race.
+cleanup() {
+  kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true
+  for _ in 1 2 3 4 5; do rm -rf "$WORK" 2>/dev/null && return; sleep 0.5; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 RPORT=$(free_port); GPORT=$(free_port); SPORT=$(free_port); CPORT=$(free_port)
 G="http://127.0.0.1:$GPORT"

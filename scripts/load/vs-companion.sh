@@ -26,7 +26,15 @@ if [ ! -x "$CDIR/node_modules/.bin/companion" ]; then
   (cd "$CDIR" && npm install --no-audit --no-fund --loglevel=error "@uppy/companion@$COMPANION_VERSION")
 fi
 
-WORK=$(mktemp -d); trap 'kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d)
+# The servers still write their last lines (Redis its shutdown) after the kill: retry the
+# removal rather than fail the run on a race.
+cleanup() {
+  kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true
+  for _ in 1 2 3 4 5; do rm -rf "$WORK" 2>/dev/null && return; sleep 0.5; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 RPORT=$(free_port); GPORT=$(free_port); SPORT=$(free_port); CPORT=$(free_port)
 S3PORT=$(free_port); RPCPORT=$(free_port)
@@ -71,6 +79,7 @@ echo $! > "$WORK/gateway.pid"
 # Companion, standalone, with S3 on Garage.
 COMPANION_SECRET=load-only-secret COMPANION_DOMAIN="127.0.0.1:$CPORT" COMPANION_PROTOCOL=http \
   COMPANION_PORT=$CPORT COMPANION_DATADIR="$WORK" COMPANION_CLIENT_ORIGINS=true \
+  COMPANION_UPLOAD_URLS="http://127.0.0.1:$CPORT/" \
   COMPANION_AWS_KEY=$GK COMPANION_AWS_SECRET=$GS COMPANION_AWS_BUCKET=load-bucket \
   COMPANION_AWS_REGION=us-east-1 COMPANION_AWS_ENDPOINT="http://127.0.0.1:$S3PORT" \
   COMPANION_AWS_FORCE_PATH_STYLE=true NODE_ENV=production \
@@ -80,7 +89,7 @@ echo $! > "$WORK/companion.pid"
 CREATE='{"filename":"load.bin","type":"application/octet-stream","metadata":{}}'
 ready() { for _ in $(seq 300); do curl -fsS -H 'X-Api-Key: local-dev-key' -H 'content-type: application/json' \
   -d "$CREATE" "$1/s3/multipart" 2>/dev/null && return; sleep 0.1; done
-  echo "error: $1 did not start; logs in $WORK" >&2; tail -20 "$WORK"/*.log >&2; exit 1; }
+  echo "error: $1 did not start; logs in $WORK" >&2; tail -n 20 "$WORK"/*.log >&2; exit 1; }
 key_of() { python3 -c 'import json,sys,urllib.parse;d=json.load(sys.stdin);print(d["uploadId"], urllib.parse.quote(d["key"],safe=""))'; }
 read -r G_ID G_KEY < <(ready "$G" | key_of)
 read -r C_ID C_KEY < <(ready "$C" | key_of)
