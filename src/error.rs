@@ -5,13 +5,14 @@
 //! detail: the cause is logged (with the request id) and the client gets a generic text.
 
 use crate::providers::s3::sns::SnsError;
-use crate::providers::{CallbackError, NotificationError, UpstreamError};
-use crate::store::StoreError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
+
+#[path = "error_from.rs"]
+mod from;
 
 /// Body of every error response.
 #[derive(Debug, Serialize)]
@@ -220,79 +221,6 @@ impl fmt::Display for QuotaRefusal {
             write!(f, " ({o} objects left)")?;
         }
         f.write_str("; delete uploads or ask for a larger quota")
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Timeout(_) => ApiError::StoreUnavailable,
-            StoreError::Redis(ref r)
-                if r.is_io_error() || r.is_connection_dropped() || r.is_timeout() =>
-            {
-                tracing::warn!(error = %e, "redis unavailable");
-                ApiError::StoreUnavailable
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<UpstreamError> for ApiError {
-    fn from(e: UpstreamError) -> Self {
-        match e {
-            UpstreamError::Timeout { service } => ApiError::UpstreamTimeout(service),
-            UpstreamError::UploadGone => ApiError::StorageUploadGone,
-            UpstreamError::PartsRejected { code } => ApiError::PartsRejected(code),
-            UpstreamError::AppendPosition { next } => {
-                ApiError::AppendPositionMismatch(match next {
-                    Some(n) => {
-                        format!("the append must start at position {n}, the object's length")
-                    }
-                    None => "the append must start at the object's length".into(),
-                })
-            }
-            UpstreamError::NotAppendable => ApiError::ObjectNotAppendable,
-            UpstreamError::Failed {
-                service, detail, ..
-            } => ApiError::UpstreamFailed { service, detail },
-            // Denied, throttled or broken upstream: the client cannot fix it.
-            UpstreamError::Refused {
-                service,
-                status,
-                code,
-            } => ApiError::UpstreamFailed {
-                service,
-                detail: format!("{code} (HTTP {status})"),
-            },
-        }
-    }
-}
-
-impl From<CallbackError> for ApiError {
-    fn from(e: CallbackError) -> Self {
-        match e {
-            CallbackError::Malformed(m) => ApiError::CallbackMalformed(m.to_string()),
-            CallbackError::BadBody(m) => ApiError::CallbackMalformed(m),
-            CallbackError::UnsupportedMediaType(m) => ApiError::UnsupportedMediaType(m),
-            CallbackError::KeyUrlRejected => ApiError::CallbackKeyUrlRejected,
-            CallbackError::KeyUnavailable(d) => ApiError::CallbackKeyUnavailable(d),
-            CallbackError::BadSignature => ApiError::CallbackBadSignature,
-        }
-    }
-}
-
-impl From<NotificationError> for ApiError {
-    fn from(e: NotificationError) -> Self {
-        match e {
-            NotificationError::Sns(e) => ApiError::Sns(e),
-            NotificationError::TopicNotAllowed => ApiError::SnsTopicNotAllowed,
-            NotificationError::CertUnavailable(d) => ApiError::SnsCertUnavailable(d),
-            NotificationError::ConfirmationDisabled => ApiError::SnsConfirmationDisabled,
-            NotificationError::ConfirmFailed(d) => ApiError::SnsConfirmFailed(d),
-            NotificationError::Unauthorized => ApiError::NotificationUnauthorized,
-            NotificationError::Malformed(m) => ApiError::NotificationMalformed(m),
-        }
     }
 }
 
@@ -511,36 +439,5 @@ impl fmt::Display for ErrorChain<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::body::to_bytes;
-
-    #[actix_web::test]
-    async fn internal_errors_do_not_leak_their_cause() {
-        let err = ApiError::internal(std::io::Error::other("redis at 10.0.0.7 said NOAUTH"));
-        let resp = err.error_response();
-        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = to_bytes(resp.into_body()).await.unwrap();
-        let text = std::str::from_utf8(&body).unwrap();
-        assert!(!text.contains("10.0.0.7"), "{text}");
-        assert!(text.contains("\"code\":\"internal\""), "{text}");
-    }
-
-    #[actix_web::test]
-    async fn rate_limited_answers_carry_retry_after() {
-        let resp = ApiError::RateLimited {
-            retry_after_secs: 7,
-        }
-        .error_response();
-        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "7");
-    }
-
-    #[test]
-    fn every_code_is_listed_once() {
-        let mut codes = ApiError::ALL_CODES.to_vec();
-        codes.sort();
-        codes.dedup();
-        assert_eq!(codes.len(), ApiError::ALL_CODES.len());
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;
