@@ -31,6 +31,9 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A function run with & is a subshell: its pid is not the gateway's, which setpriv starts
+  # as uid 10001. Stop that one by its own path (unique to this run's directory).
+  pkill -f "$work/root/usr/local/bin/upload-gateway" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
