@@ -6,7 +6,7 @@
 #   PostObject form, Uppy /s3/params, Uppy sign one part, 10 part URLs per request,
 #   create multipart (POST /v1/multipart, POST /v1/uploads above the threshold; each is
 #   one InitiateMultipartUpload against oss-local); 10 part URLs on a COS bucket (q-sign,
-#   oss-local's COS listener).
+#   oss-local's COS listener); 10 part URLs on an S3 bucket (SigV4, Garage, a real S3 server).
 #   scripts/load/run.sh [uploads=100000] [seconds=10] [connections=64] [scenario-regex=.]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,6 +26,8 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 RPORT=$(free_port); GPORT=$(free_port); SPORT=$(free_port); CPORT=$(free_port)
+S3PORT=$(free_port); RPCPORT=$(free_port)
+ensure_garage
 G="http://127.0.0.1:$GPORT"
 
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
@@ -62,7 +64,42 @@ key_template = "cosload/{user}/{upload_id}-{filename}"
 max_size_bytes = 5368709120
 content_types = ["application/octet-stream"]
 kinds = ["multipart"]
+
+[buckets.s3]
+provider = "s3"
+bucket = "load-bucket"
+endpoint = "http://127.0.0.1:$S3PORT"
+region = "us-east-1"
+url_style = "path"
+access_key_id = "GKloadgarage000000000000a"
+access_key_secret = "LoadGarageSecretKey00000000000000000000000000000000000000000000"
+
+[profiles.s3load]
+bucket = "s3"
+key_template = "s3load/{user}/{upload_id}-{filename}"
+max_size_bytes = 5368709120
+content_types = ["application/octet-stream"]
+kinds = ["multipart"]
 TOML
+# Garage, single node, with that key and bucket (the S3 scenario's one initiate goes there).
+printf '%s' "$(printf '4b%.0s' $(seq 32))" > "$WORK/rpc_secret"; chmod 600 "$WORK/rpc_secret"
+cat > "$WORK/garage.toml" <<TOML
+metadata_dir = "$WORK/garage/meta"
+data_dir = "$WORK/garage/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$RPCPORT"
+rpc_public_addr = "127.0.0.1:$RPCPORT"
+rpc_secret_file = "$WORK/rpc_secret"
+[s3_api]
+s3_region = "us-east-1"
+api_bind_addr = "127.0.0.1:$S3PORT"
+TOML
+GARAGE_DEFAULT_ACCESS_KEY=GKloadgarage000000000000a \
+  GARAGE_DEFAULT_SECRET_KEY=LoadGarageSecretKey00000000000000000000000000000000000000000000 \
+  GARAGE_DEFAULT_BUCKET=load-bucket RUST_LOG=garage=warn \
+  "$GARAGE_BIN" -c "$WORK/garage.toml" server --single-node --default-bucket > "$WORK/garage.log" 2>&1 &
+echo $! > "$WORK/garage.pid"
 sed -i 's/^enabled = true/enabled = false/' "$WORK/gateway.toml"   # rate limit: not under test
 
 cargo build --release --locked --bin upload-gateway --example callback_load_fixture 2>&1 | tail -1
@@ -86,6 +123,13 @@ MP=$(api -d '{"profile":"documents","filename":"load.bin","content_type":"applic
   "$G/v1/multipart" | json '["upload_id"]')
 MPCOS=$(api -d '{"profile":"cosload","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}' \
   "$G/v1/multipart" | json '["upload_id"]')
+MPS3=""   # Garage takes a moment to serve its default bucket
+for _ in $(seq 100); do
+  MPS3=$(api -d '{"profile":"s3load","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}' \
+    "$G/v1/multipart" 2>/dev/null | json '["upload_id"]' 2>/dev/null) && [ -n "$MPS3" ] && break
+  sleep 0.2
+done
+[ -n "$MPS3" ] || { echo "error: Garage did not take the S3 initiate; see $WORK/garage.log" >&2; exit 1; }
 UPPY=$(api -d '{"filename":"load.bin","type":"application/octet-stream","metadata":{}}' "$G/s3/multipart")
 UPPY_ID=$(echo "$UPPY" | json '["uploadId"]')
 UPPY_KEY=$(echo "$UPPY" | python3 -c 'import json,sys,urllib.parse;print(urllib.parse.quote(json.load(sys.stdin)["key"],safe=""))')
@@ -110,6 +154,7 @@ run uppy-params -s $R "$G/s3/params?filename=a.pdf&type=application%2Fpdf" -- GE
 run uppy-sign-part -s $R "$G/s3/multipart/$UPPY_ID/3?key=$UPPY_KEY" -- GET
 run sign-10-parts -s scripts/load/sign_parts.lua "$G/v1/multipart/$MP/parts"
 run sign-10-parts-cos -s scripts/load/sign_parts.lua "$G/v1/multipart/$MPCOS/parts"
+run sign-10-parts-s3 -s scripts/load/sign_parts.lua "$G/v1/multipart/$MPS3/parts"
 run create-multipart -s $R "$G/v1/multipart" -- POST \
   '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}'
 run create-upload-large -s $R "$G/v1/uploads" -- POST "$LARGE"
