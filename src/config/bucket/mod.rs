@@ -107,6 +107,34 @@ impl Shared<'_> {
     fn key(&self, k: &str) -> String {
         format!("buckets.{}.{k}", self.name)
     }
+
+    /// The key pair a `[buckets.*.sts]` section calls STS with: its own (both halves set),
+    /// or the bucket's (neither).
+    fn sts_keys(
+        &self,
+        id: Option<String>,
+        inline_secret: Option<SecretString>,
+        secret_file: Option<&std::path::Path>,
+    ) -> Result<(String, SecretString), ConfigError> {
+        let key = |k: &str| self.key(&format!("sts.{k}"));
+        let own_secret = super::secret::resolve(
+            &key("access_key_secret"),
+            inline_secret,
+            secret_file,
+            self.world_readable_ok,
+        )?;
+        match (id, own_secret) {
+            (Some(id), Some(secret)) => Ok((id, secret)),
+            (None, None) => Ok((
+                self.access_key_id.to_string(),
+                self.access_key_secret.clone(),
+            )),
+            _ => Err(ConfigError::new(
+                &key("access_key_id"),
+                "set both access_key_id and access_key_secret(_file), or neither to reuse the bucket's",
+            )),
+        }
+    }
 }
 
 pub(super) fn validate(

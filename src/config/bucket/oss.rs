@@ -3,7 +3,7 @@
 
 use super::Shared;
 use crate::config::values::{ms, parse_http_url};
-use crate::config::{ConfigError, raw, secret};
+use crate::config::{ConfigError, raw};
 use secrecy::SecretString;
 use std::time::Duration;
 use url::Url;
@@ -96,22 +96,11 @@ fn validate_sts(b: &Shared<'_>, s: raw::StsSection) -> Result<OssStsSettings, Co
             "must look like acs:ram::<account>:role/<name>",
         ));
     }
-    let secret_override = secret::resolve(
-        &key("access_key_secret"),
+    let (access_key_id, access_key_secret) = b.sts_keys(
+        s.access_key_id,
         s.access_key_secret,
         s.access_key_secret_file.as_deref(),
-        b.world_readable_ok,
     )?;
-    let (access_key_id, access_key_secret) = match (s.access_key_id, secret_override) {
-        (Some(id), Some(sec)) => (id, sec),
-        (None, None) => (b.access_key_id.to_string(), b.access_key_secret.clone()),
-        _ => {
-            return Err(ConfigError::new(
-                &key("access_key_id"),
-                "set both access_key_id and access_key_secret(_file), or neither to reuse the bucket's",
-            ));
-        }
-    };
     Ok(OssStsSettings {
         endpoint: parse_http_url(
             &key("endpoint"),

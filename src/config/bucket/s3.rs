@@ -5,7 +5,7 @@
 
 use super::{Shared, UrlStyle};
 use crate::config::values::{ms, parse_http_url};
-use crate::config::{ConfigError, raw, secret};
+use crate::config::{ConfigError, raw};
 use secrecy::SecretString;
 use std::time::Duration;
 use url::Url;
@@ -119,22 +119,11 @@ fn validate_sts(b: &Shared<'_>, s: raw::StsSection) -> Result<S3StsSettings, Con
             "must be between 900 and 43200",
         ));
     }
-    let secret_override = secret::resolve(
-        &key("access_key_secret"),
+    let (access_key_id, access_key_secret) = b.sts_keys(
+        s.access_key_id,
         s.access_key_secret,
         s.access_key_secret_file.as_deref(),
-        b.world_readable_ok,
     )?;
-    let (access_key_id, access_key_secret) = match (s.access_key_id, secret_override) {
-        (Some(id), Some(sec)) => (id, sec),
-        (None, None) => (b.access_key_id.to_string(), b.access_key_secret.clone()),
-        _ => {
-            return Err(ConfigError::new(
-                &key("access_key_id"),
-                "set both access_key_id and access_key_secret(_file), or neither to reuse the bucket's",
-            ));
-        }
-    };
     let endpoint = parse_http_url(
         &key("endpoint"),
         s.endpoint.as_deref().unwrap_or(DEFAULT_STS_ENDPOINT),
