@@ -229,3 +229,27 @@ fn a_loopback_callback_url_with_a_cloud_bucket_is_warned_about() {
     let local = Settings::from_toml(include_str!("../../config/local.toml")).unwrap();
     assert!(local.warnings().is_empty(), "{:?}", local.warnings());
 }
+
+#[test]
+fn an_sts_key_pair_is_both_halves_or_neither() {
+    let sts = "\n[buckets.main.sts]\nrole_arn = \"acs:ram::1234567890123456:role/uploader\"\n";
+    let base = MINIMAL.replace(
+        "\n[profiles.avatars]",
+        &format!("{sts}\n[profiles.avatars]"),
+    );
+    Settings::from_toml(&base).expect("the bucket's own pair");
+    let half = base.replace(
+        "role_arn = ",
+        "access_key_id = \"LTAI5tStsOnlyKeyId0000\"\nrole_arn = ",
+    );
+    assert!(
+        err(&half).contains("buckets.main.sts.access_key_id"),
+        "{}",
+        err(&half)
+    );
+    let both = half.replace(
+        "role_arn = ",
+        "access_key_secret = \"StsOnlySecret00000000000000000\"\nrole_arn = ",
+    );
+    Settings::from_toml(&both).expect("the section's own pair");
+}
