@@ -58,6 +58,10 @@ printf '[parameters]\n"path.id" = "%s"\n' "$id" >"$work/schemathesis.toml"
 report=$PWD/target/tmp/schemathesis
 rm -rf "$report"
 # From the scratch directory: schemathesis keeps its cache (.schemathesis/) in the cwd.
+# One worker: CPython 3.11's ast module keeps one recursion counter for all threads (CPython
+# issue 106905, as we read it), and
+# Hypothesis parses lambdas with ast while drawing, so two workers crash it now and then
+# ("AST constructor recursion depth mismatch"), which reads as a flaky failure of a route.
 cd "$work"
 "$venv/bin/st" --config-file "$work/schemathesis.toml" run "http://127.0.0.1:$gw_port/openapi.yaml" \
   --url "http://127.0.0.1:$gw_port" \
@@ -66,6 +70,6 @@ cd "$work"
   --phases examples,coverage,fuzzing \
   --max-examples "${SCHEMA_FUZZ_EXAMPLES:-25}" \
   --max-time "${SCHEMA_FUZZ_SECONDS:-120}" \
-  --seed 13 --workers 2 --request-timeout 10 \
+  --seed 13 --workers 1 --request-timeout 10 \
   --report junit --report-dir "$report" \
   --no-color --output-truncate true
