@@ -15,6 +15,7 @@ mod hook;
 mod notifications;
 mod profile;
 pub mod raw;
+mod raw_storage;
 mod redis;
 mod secret;
 mod security;
