@@ -78,3 +78,22 @@ impl ListUploadsDoc {
         }
     }
 }
+
+/// An ETag as storage lists it, without its quotes.
+pub(crate) fn unquote(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_string()
+}
+
+/// The CompleteMultipartUpload request body (ETags quoted and escaped whatever the caller
+/// passed).
+pub(crate) fn complete_body(parts: &[(u32, String)]) -> String {
+    let mut s = String::from("<CompleteMultipartUpload>");
+    for (n, etag) in parts {
+        s.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>\"{}\"</ETag></Part>",
+            quick_xml::escape::escape(unquote(etag).as_str())
+        ));
+    }
+    s.push_str("</CompleteMultipartUpload>");
+    s
+}

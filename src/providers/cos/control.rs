@@ -9,7 +9,9 @@
 use super::presign::{self, ControlCall};
 use super::provider::{CosProvider, SERVICE, failed};
 use crate::domain::part_plan::MAX_PARTS;
-use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
+use crate::providers::multipart_xml::{
+    InitiateDoc, ListPartsDoc, ListUploadsDoc, complete_body, unquote,
+};
 use crate::providers::{
     CallbackRequest, Completed, InProgressPage, MultipartApi, PartInfo, PartLimits, UpstreamError,
 };
@@ -137,23 +139,6 @@ impl CosProvider {
             Err(e) => Err(e),
         }
     }
-}
-
-fn unquote(etag: &str) -> String {
-    etag.trim().trim_matches('"').to_string()
-}
-
-/// The CompleteMultipartUpload request body.
-pub fn complete_body(parts: &[(u32, String)]) -> String {
-    let mut s = String::from("<CompleteMultipartUpload>");
-    for (n, etag) in parts {
-        s.push_str(&format!(
-            "<Part><PartNumber>{n}</PartNumber><ETag>\"{}\"</ETag></Part>",
-            quick_xml::escape::escape(unquote(etag).as_str())
-        ));
-    }
-    s.push_str("</CompleteMultipartUpload>");
-    s
 }
 
 impl MultipartApi for CosProvider {

@@ -10,7 +10,9 @@ use super::presign::PresignInput;
 use super::{sign_v1, sign_v4};
 use crate::config::SignatureVersion;
 use crate::domain::part_plan::MAX_PARTS;
-use crate::providers::multipart_xml::{InitiateDoc, ListPartsDoc, ListUploadsDoc};
+use crate::providers::multipart_xml::{
+    InitiateDoc, ListPartsDoc, ListUploadsDoc, complete_body, unquote,
+};
 use crate::providers::{
     CallbackRequest, Completed, InProgressPage, MultipartApi, PartInfo, PartLimits, UpstreamError,
 };
@@ -75,10 +77,6 @@ pub(super) fn classify(status: u16, code: String) -> UpstreamError {
             code,
         },
     }
-}
-
-fn unquote(etag: &str) -> String {
-    etag.trim().trim_matches('"').to_string()
 }
 
 impl OssProvider {
@@ -161,19 +159,6 @@ impl OssProvider {
             .unwrap_or_else(|| format!("HTTP{status}"));
         Err(classify(status, code))
     }
-}
-
-/// The CompleteMultipartUpload request body.
-pub fn complete_body(parts: &[(u32, String)]) -> String {
-    let mut s = String::from("<CompleteMultipartUpload>");
-    for (n, etag) in parts {
-        s.push_str(&format!(
-            "<Part><PartNumber>{n}</PartNumber><ETag>\"{}\"</ETag></Part>",
-            quick_xml::escape::escape(unquote(etag).as_str())
-        ));
-    }
-    s.push_str("</CompleteMultipartUpload>");
-    s
 }
 
 impl MultipartApi for OssProvider {
