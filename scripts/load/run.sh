@@ -8,6 +8,9 @@
 #   one InitiateMultipartUpload against oss-local); 10 part URLs on a COS bucket (q-sign,
 #   oss-local's COS listener); 10 part URLs on an S3 bucket (SigV4, Garage, a real S3 server).
 #   scripts/load/run.sh [uploads=100000] [seconds=10] [connections=64] [scenario-regex=.]
+# SOAK_SECS=60 adds a presign soak with the RSS sampled every 5 s.
+# GW=path/to/binary loads another build of the gateway. PROFILE_DIR=dir also records each scenario with `perf record -a` (cpu-clock) into
+# dir/NAME.data; `perf report -i dir/NAME.data --sort comm,dso` shows who spent the cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
@@ -113,7 +116,7 @@ echo $! > "$WORK/store.pid"
 ./target/release/examples/callback_load_fixture "$WORK/gateway.toml" "$N" "$WORK/callbacks.txt"
 ./target/release/examples/callback_load_fixture "$WORK/gateway.toml" "$N" "$WORK/callbacks512.txt" \
   "$WORK/k512.pem" http://keys.load.test/callback_test_key_512.pem
-./target/release/upload-gateway --config "$WORK/gateway.toml" serve > "$WORK/gateway.log" 2>&1 &
+"${GW:-./target/release/upload-gateway}" --config "$WORK/gateway.toml" serve > "$WORK/gateway.log" 2>&1 &
 echo $! > "$WORK/gateway.pid"
 for _ in $(seq 100); do curl -fs "$G/readyz" >/dev/null && break; sleep 0.1; done
 
@@ -136,12 +139,30 @@ UPPY_KEY=$(echo "$UPPY" | python3 -c 'import json,sys,urllib.parse;print(urllib.
 SMALL='{"profile":"avatars","filename":"a.png","content_type":"image/png","size":1024}'
 LARGE='{"profile":"documents","filename":"big.bin","content_type":"application/octet-stream","size":104857600}'
 
+# utime+stime of the gateway and of Redis, in clock ticks: CPU per request is steadier than
+# req/s on a shared machine, where the cores' speed and the neighbours vary from run to run.
+cpu_ticks() {
+  local g r
+  g=$(awk '{print $14+$15}' "/proc/$(cat "$WORK/gateway.pid")/stat")
+  r=$(awk '{print $14+$15}' "/proc/$(cat "$WORK/redis.pid")/stat")
+  echo "$g $r"
+}
+TICK=$(getconf CLK_TCK)
 NAMES=()
 run() {   # run NAME wrk-args...
   local name=$1; shift
   [[ $name == healthz || $name =~ $ONLY ]] || return 0
   echo "== $name"
+  if [ -n "${PROFILE_DIR:-}" ]; then   # whole-machine samples, to see who spends the cores
+    mkdir -p "$PROFILE_DIR"
+    perf record -q -a -g -e cpu-clock -F 499 -o "$PROFILE_DIR/$name.data" -- sleep "$SECS" \
+      2>/dev/null &
+    PERF_PID=$!
+  fi
+  local before; before=$(cpu_ticks)
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" | tee "$WORK/$name.txt"
+  echo "cpu_ticks $before $(cpu_ticks)" >> "$WORK/$name.txt"
+  [ -z "${PERF_PID:-}" ] || wait "$PERF_PID"
   NAMES+=("$name")
 }
 R=scripts/load/request.lua
@@ -159,12 +180,54 @@ run create-multipart -s $R "$G/v1/multipart" -- POST \
   '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}'
 run create-upload-large -s $R "$G/v1/uploads" -- POST "$LARGE"
 
+# The gateway's own latency over the storage call it makes: one connection, one request at a
+# time (no queueing), first straight to oss-local with a presigned InitiateMultipartUpload,
+# then the same call through POST /v1/multipart (auth, plan, sign, the call, the record).
+if [[ create-multipart =~ $ONLY ]]; then
+  DIRECT=$(OSS_ACCESS_KEY_ID=LocalOssAccessKeyId OSS_ACCESS_KEY_SECRET=LocalOssAccessKeySecret0000000000 \
+    ./target/release/upload-gateway sign oss --method POST --endpoint "http://127.0.0.1:$SPORT" \
+    --bucket local-bucket --key load/direct.bin --region local --url-style path --param uploads \
+    --expires-in 900)
+  for pair in "initiate-direct-c1|$DIRECT|" "create-multipart-c1|$G/v1/multipart|x"; do
+    IFS='|' read -r name url api <<< "$pair"
+    echo "== $name"
+    if [ -n "$api" ]; then
+      wrk -t1 -c1 -d"${SECS}s" --latency -s $R "$url" -- POST \
+        '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}'
+    else
+      wrk -t1 -c1 -d"${SECS}s" --latency -s $R "$url" -- POST
+    fi > "$WORK/$name.txt"
+    grep -E 'Requests/sec|^ +(50|75|90|99)%' "$WORK/$name.txt"
+  done
+fi
+
+# Memory under a long run: presign PUT for SOAK_SECS, the RSS sampled every 5 s.
+if [ "${SOAK_SECS:-0}" -gt 0 ]; then
+  echo "== soak: presign-put for ${SOAK_SECS}s"
+  wrk -t2 -c"$CONNS" -d"${SOAK_SECS}s" -s $R "$G/v1/uploads/presign" -- POST "$SMALL" > "$WORK/soak.txt" &
+  SOAK_PID=$!
+  RSS=()
+  while kill -0 "$SOAK_PID" 2>/dev/null; do
+    RSS+=("$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$(cat "$WORK/gateway.pid")/status")")
+    sleep 5
+  done
+  wait "$SOAK_PID" || true
+  echo "soak: $(awk '/Requests\/sec/ {print $2}' "$WORK/soak.txt") req/s; RSS MiB every 5 s: ${RSS[*]}"
+fi
+
 echo "== summary ($CONNS connections, ${SECS}s each; ratio = req/s / healthz req/s)"
 for n in "${NAMES[@]}"; do
-  awk -v n="$n" -v h="$(awk '/Requests\/sec/ {print $2}' "$WORK/healthz.txt")" '
-    /Requests\/sec/ {r=$2} $1=="99%" {p=$2} /non-2xx/ {e=$3}
-    END {printf "%-20s %10.0f req/s  p99 %9s  ratio %.2f  non-2xx %s\n", n, r, p, r/h, (e==""?0:e)}' \
+  awk -v n="$n" -v t="$TICK" -v h="$(awk '/Requests\/sec/ {print $2}' "$WORK/healthz.txt")" '
+    /Requests\/sec/ {r=$2} $1=="99%" {p=$2} /non-2xx/ {e=$3} / requests in / {q=$1}
+    $1=="cpu_ticks" {g=($4-$2)*1e6/t; d=($5-$3)*1e6/t}
+    END {printf "%-20s %10.0f req/s  p99 %9s  ratio %.2f  non-2xx %s  cpu/request: gateway %.1f us, redis %.1f us\n",
+      n, r, p, r/h, (e==""?0:e), g/q, d/q}' \
     "$WORK/$n.txt"
 done
+if [ -f "$WORK/create-multipart-c1.txt" ]; then
+  awk '$1=="99%" {v=$2; u=1; if (v ~ /us$/) u=0.001; if (v ~ /[0-9]s$/ && v !~ /ms$/) u=1000; sub(/[a-z]+$/, "", v); p[FILENAME]=v*u}
+    END {d=p[ARGV[1]]; g=p[ARGV[2]]; printf "create multipart, one connection: p99 %.2f ms through the gateway, %.2f ms straight to the store: overhead %.2f ms\n", g, d, g-d}' \
+    "$WORK/initiate-direct-c1.txt" "$WORK/create-multipart-c1.txt"
+fi
 echo "gateway RSS at the end: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$(cat "$WORK/gateway.pid")/status")"
 curl -s "$G/metrics" | grep '^upload_gateway_callbacks_total' || true

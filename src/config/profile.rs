@@ -15,7 +15,7 @@ pub const MAX_SINGLE_PUT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
 pub const MAX_OBJECT_BYTES: u64 = 10_000 * MAX_SINGLE_PUT_BYTES;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallbackBodyType {
     Json,
     Form,

@@ -7,16 +7,25 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 use secrecy::ExposeSecret;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
 use tokio::sync::OnceCell;
 
 #[derive(Clone)]
 pub enum StoreConn {
-    Standalone(ConnectionManager),
+    Standalone(Arc<Standalone>),
     Cluster {
         client: Arc<ClusterClient>,
         conn: Arc<OnceCell<ClusterConnection>>,
     },
+}
+
+/// One multiplexed connection per thread that uses the store. A single shared one runs its
+/// driver task on whichever worker touched Redis first, so every command from the other
+/// workers crossed threads twice (an eventfd wake each way).
+pub struct Standalone {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
 }
 
 /// A ready connection, cheap to clone, usable with every `redis` command helper.
@@ -45,8 +54,10 @@ impl StoreConn {
                 // Reconnect quickly and keep trying: readiness reports the outage meanwhile.
                 .set_number_of_retries(2)
                 .set_max_delay(std::time::Duration::from_millis(500));
-            let manager = ConnectionManager::new_lazy_with_config(client, config)?;
-            Ok(StoreConn::Standalone(manager))
+            Ok(StoreConn::Standalone(Arc::new(Standalone {
+                client,
+                config,
+            })))
         } else {
             let mut builder = ClusterClient::builder(s.cluster_nodes.clone())
                 .connection_timeout(s.connect_timeout)
@@ -72,7 +83,7 @@ impl StoreConn {
 
     pub async fn get(&self) -> Result<Conn, StoreError> {
         match self {
-            StoreConn::Standalone(m) => Ok(Conn::Standalone(m.clone())),
+            StoreConn::Standalone(s) => thread_manager(s).map(Conn::Standalone),
             StoreConn::Cluster { client, conn } => {
                 let c = conn
                     .get_or_try_init(|| async { client.get_async_connection().await })
@@ -81,6 +92,29 @@ impl StoreConn {
             }
         }
     }
+}
+
+thread_local! {
+    /// Each live store's connection on this thread; entries of dropped stores are pruned.
+    static MANAGERS: RefCell<Vec<(Weak<Standalone>, ConnectionManager)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// This thread's connection for `store`, made (lazily, without touching the network) on the
+/// thread's first use, so that its driver runs on this thread's runtime.
+fn thread_manager(store: &Arc<Standalone>) -> Result<ConnectionManager, StoreError> {
+    MANAGERS.with(|cell| {
+        let mut managers = cell.borrow_mut();
+        let me = Arc::downgrade(store);
+        if let Some((_, m)) = managers.iter().find(|(w, _)| w.ptr_eq(&me)) {
+            return Ok(m.clone());
+        }
+        managers.retain(|(w, _)| w.strong_count() > 0);
+        let m =
+            ConnectionManager::new_lazy_with_config(store.client.clone(), store.config.clone())?;
+        managers.push((me, m.clone()));
+        Ok(m)
+    })
 }
 
 impl ConnectionLike for Conn {
@@ -108,5 +142,59 @@ impl ConnectionLike for Conn {
             Conn::Standalone(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn settings() -> RedisSettings {
+        RedisSettings {
+            url: "redis://127.0.0.1:1".into(),
+            cluster_nodes: vec![],
+            username: None,
+            password: None,
+            key_prefix: "t".into(),
+            command_timeout: Duration::from_millis(50),
+            connect_timeout: Duration::from_millis(50),
+            record_ttl: Duration::from_secs(60),
+            events_maxlen: 10,
+        }
+    }
+
+    fn cached() -> usize {
+        MANAGERS.with(|m| m.borrow().len())
+    }
+
+    #[tokio::test]
+    async fn one_connection_per_store_and_thread_and_none_kept_for_dropped_stores() {
+        let base = cached();
+        let a = StoreConn::new(&settings()).unwrap();
+        a.get().await.unwrap();
+        a.clone().get().await.unwrap();
+        assert_eq!(
+            cached(),
+            base + 1,
+            "a store's clones share the thread's connection"
+        );
+        for _ in 0..50 {
+            let b = StoreConn::new(&settings()).unwrap();
+            b.get().await.unwrap();
+        }
+        // Each new store prunes the dropped ones: a's entry and the last b's remain.
+        assert_eq!(cached(), base + 2);
+        let other = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                a.get().await.unwrap();
+                cached()
+            })
+        });
+        assert_eq!(other.join().unwrap(), 1, "another thread makes its own");
     }
 }

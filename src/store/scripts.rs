@@ -6,8 +6,9 @@
 
 use std::sync::LazyLock;
 
-/// Creates a record with its deadline entry and, for a record born final (an object that
-/// arrived under an STS grant), its event; on a single server also its user-index entry.
+/// Creates a record born final (an object that arrived under an STS grant) with its event,
+/// whose id only this script learns; on a single server also its user-index entry. Records
+/// without an event are created with one MULTI instead (`uploads.rs`), cheaper for Redis.
 ///
 /// KEYS: record, deadlines, events, [user index].
 /// ARGV: json, ttl ms, id, deadline score ('' for none), event-id placeholder ('' for no

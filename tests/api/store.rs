@@ -382,3 +382,45 @@ async fn a_confirm_the_client_should_not_have_sent_is_counted_as_refused_not_as_
     assert!(text.contains(&line("refused")), "{text}");
     assert!(!text.contains(&line("error")));
 }
+
+#[tokio::test]
+async fn creating_a_record_twice_keeps_the_first_and_indexes_it_once() {
+    let app = spawn_app().await;
+    let store = app.store();
+    let now = OffsetDateTime::now_utc();
+    let first = record("twice", UploadKind::Presign, UploadStatus::Issued, now);
+    store.create_record(&first).await.unwrap();
+    let mut second = first.clone();
+    second.key = "twice/other-key".into();
+    let err = store.create_record(&second).await.unwrap_err();
+    assert!(
+        matches!(err, upload_gateway::store::StoreError::AlreadyExists(_)),
+        "{err:?}"
+    );
+    let stored = store.get_record(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored.key, first.key, "the first record is left as it was");
+    let mut c = shared_redis()
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let deadline: Option<f64> = redis::cmd("ZSCORE")
+        .arg(store.keys().deadlines_for(&first.id))
+        .arg(first.id.as_str())
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(deadline, Some(first.expires_at.unix_timestamp() as f64));
+    let listed = store
+        .list_records(
+            &first.user,
+            &upload_gateway::store::ListQuery {
+                status: None,
+                limit: 10,
+                cursor: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+}

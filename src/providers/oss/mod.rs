@@ -2,6 +2,7 @@
 
 pub mod app_server;
 pub mod callback;
+pub mod callback_cache;
 pub mod callback_params;
 pub mod location;
 pub mod multipart;
@@ -43,6 +44,7 @@ pub struct OssProvider {
     http: reqwest::Client,
     /// V4 signing keys of the bucket's own secret, one derivation a day.
     own_v4_keys: sign_v4::SigningKeyCache,
+    callbacks: callback_cache::CallbackCache,
 }
 
 impl OssProvider {
@@ -64,6 +66,7 @@ impl OssProvider {
             callback_host: callbacks.callback_host.clone(),
             callback_sni: callbacks.callback_sni,
             http,
+            callbacks: callback_cache::CallbackCache::default(),
         }
     }
 
@@ -82,7 +85,7 @@ impl OssProvider {
     fn encoded_callback(&self, cb: &CallbackRequest) -> (String, String) {
         let names = var_names(cb);
         (
-            callback_params::encode_callback(&self.spec(cb, &names)),
+            self.callbacks.encoded(&self.spec(cb, &names)).to_string(),
             callback_params::encode_vars(cb.vars.pairs()),
         )
     }
@@ -269,12 +272,13 @@ impl Provider for OssProvider {
 
     /// OSS rejects a `callback` or `callback-var` over 5 KB; say so before signing.
     fn check_callback(&self, cb: &CallbackRequest) -> Result<(), String> {
-        // Measured before base64, whose length follows from it: this runs for every right.
+        // The cached parameter (built once per variable set) and the vars measured before
+        // base64, whose length follows from it: this runs for every right.
         let names = var_names(cb);
-        let callback = callback_params::callback_json(&self.spec(cb, &names)).len();
-        let vars = callback_params::vars_json(cb.vars.pairs()).len();
+        let callback = self.callbacks.encoded(&self.spec(cb, &names)).len();
+        let vars = callback_params::encoded_len(callback_params::vars_json(cb.vars.pairs()).len());
         for (name, len) in [("callback", callback), ("callback-var", vars)] {
-            if callback_params::encoded_len(len) > MAX_PARAM_BYTES {
+            if len > MAX_PARAM_BYTES {
                 return Err(format!(
                     "the {name} parameter would exceed storage's limit of {MAX_PARAM_BYTES} bytes; send fewer or shorter vars"
                 ));
@@ -343,7 +347,7 @@ impl FormSigner for OssProvider {
             let names = var_names(cb);
             fields.push((
                 "callback".into(),
-                callback_params::encode_callback(&self.spec(cb, &names)),
+                self.callbacks.encoded(&self.spec(cb, &names)).to_string(),
             ));
             for (k, v) in cb.vars.pairs() {
                 fields.push((format!("x:{k}"), v.clone()));

@@ -260,7 +260,7 @@ impl MultipartApi for OssProvider {
                 let names = super::var_names(cb);
                 headers.push((
                     "x-oss-callback".into(),
-                    callback_params::encode_callback(&self.spec(cb, &names)),
+                    self.callbacks.encoded(&self.spec(cb, &names)).to_string(),
                 ));
                 headers.push((
                     "x-oss-callback-var".into(),
