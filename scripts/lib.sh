@@ -93,6 +93,30 @@ ensure_garage() {
   export GARAGE_BIN
 }
 
+# A single-node Garage in the background for the load scripts, with one key and its default
+# bucket, data under DIR/garage (run ensure_garage first). Writes DIR/garage.pid and
+# DIR/garage.log. Usage: start_garage DIR S3_PORT RPC_PORT KEY_ID SECRET BUCKET
+start_garage() {
+  local dir=$1 s3port=$2 rpcport=$3 key=$4 secret=$5 bucket=$6
+  printf '%s' "$(printf '4b%.0s' $(seq 32))" > "$dir/rpc_secret"; chmod 600 "$dir/rpc_secret"
+  cat > "$dir/garage.toml" <<TOML
+metadata_dir = "$dir/garage/meta"
+data_dir = "$dir/garage/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$rpcport"
+rpc_public_addr = "127.0.0.1:$rpcport"
+rpc_secret_file = "$dir/rpc_secret"
+[s3_api]
+s3_region = "us-east-1"
+api_bind_addr = "127.0.0.1:$s3port"
+TOML
+  GARAGE_DEFAULT_ACCESS_KEY=$key GARAGE_DEFAULT_SECRET_KEY=$secret GARAGE_DEFAULT_BUCKET=$bucket \
+    RUST_LOG=garage=warn "$GARAGE_BIN" -c "$dir/garage.toml" server --single-node --default-bucket \
+    > "$dir/garage.log" 2>&1 &
+  echo $! > "$dir/garage.pid"
+}
+
 # AWS's Python SDK, the oracle for the S3 signer (tests/e2e/s3_boto3.py).
 ensure_python_boto3() {
   have python3 || apt_install python3 python3-pip

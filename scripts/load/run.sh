@@ -85,24 +85,8 @@ content_types = ["application/octet-stream"]
 kinds = ["multipart"]
 TOML
 # Garage, single node, with that key and bucket (the S3 scenario's one initiate goes there).
-printf '%s' "$(printf '4b%.0s' $(seq 32))" > "$WORK/rpc_secret"; chmod 600 "$WORK/rpc_secret"
-cat > "$WORK/garage.toml" <<TOML
-metadata_dir = "$WORK/garage/meta"
-data_dir = "$WORK/garage/data"
-db_engine = "sqlite"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:$RPCPORT"
-rpc_public_addr = "127.0.0.1:$RPCPORT"
-rpc_secret_file = "$WORK/rpc_secret"
-[s3_api]
-s3_region = "us-east-1"
-api_bind_addr = "127.0.0.1:$S3PORT"
-TOML
-GARAGE_DEFAULT_ACCESS_KEY=GKloadgarage000000000000a \
-  GARAGE_DEFAULT_SECRET_KEY=LoadGarageSecretKey00000000000000000000000000000000000000000000 \
-  GARAGE_DEFAULT_BUCKET=load-bucket RUST_LOG=garage=warn \
-  "$GARAGE_BIN" -c "$WORK/garage.toml" server --single-node --default-bucket > "$WORK/garage.log" 2>&1 &
-echo $! > "$WORK/garage.pid"
+start_garage "$WORK" "$S3PORT" "$RPCPORT" GKloadgarage000000000000a \
+  LoadGarageSecretKey00000000000000000000000000000000000000000000 load-bucket
 sed -i 's/^enabled = true/enabled = false/' "$WORK/gateway.toml"   # rate limit: not under test
 
 cargo build --release --locked --bin upload-gateway --example callback_load_fixture 2>&1 | tail -1

@@ -14,12 +14,7 @@ have npm || apt_install nodejs npm
 SECS=${1:-10}; CONNS=${2:-64}
 COMPANION_VERSION=6.2.2
 CACHE="${UPLOAD_GATEWAY_CACHE:-$HOME/.cache/upload-gateway}"
-if type ensure_garage >/dev/null 2>&1; then
-  ensure_garage
-else   # until lib.sh has it: the binary ensure_garage builds, if it is there
-  GARAGE_BIN=${GARAGE_BIN:-$CACHE/garage-2.5.0/bin/garage}
-  [ -x "$GARAGE_BIN" ] || cargo install --locked --quiet garage --version 2.5.0 --root "$CACHE/garage-2.5.0"
-fi
+ensure_garage
 CDIR="$CACHE/companion-$COMPANION_VERSION"
 if [ ! -x "$CDIR/node_modules/.bin/companion" ]; then
   mkdir -p "$CDIR"
@@ -42,23 +37,7 @@ G="http://127.0.0.1:$GPORT"; C="http://127.0.0.1:$CPORT"
 
 # Garage, single node, with a key and a bucket.
 GK=GKloadgarage000000000000a; GS=LoadGarageSecretKey00000000000000000000000000000000000000000000
-printf '%s' "$(printf '4b%.0s' $(seq 32))" > "$WORK/rpc_secret"; chmod 600 "$WORK/rpc_secret"
-cat > "$WORK/garage.toml" <<TOML
-metadata_dir = "$WORK/garage/meta"
-data_dir = "$WORK/garage/data"
-db_engine = "sqlite"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:$RPCPORT"
-rpc_public_addr = "127.0.0.1:$RPCPORT"
-rpc_secret_file = "$WORK/rpc_secret"
-[s3_api]
-s3_region = "us-east-1"
-api_bind_addr = "127.0.0.1:$S3PORT"
-TOML
-GARAGE_DEFAULT_ACCESS_KEY=$GK GARAGE_DEFAULT_SECRET_KEY=$GS GARAGE_DEFAULT_BUCKET=load-bucket \
-  RUST_LOG=garage=warn "$GARAGE_BIN" -c "$WORK/garage.toml" server --single-node --default-bucket \
-  > "$WORK/garage.log" 2>&1 &
-echo $! > "$WORK/garage.pid"
+start_garage "$WORK" "$S3PORT" "$RPCPORT" "$GK" "$GS" load-bucket
 
 # The gateway, as scripts/load/run.sh runs it (rate limit off: not under test).
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
