@@ -2,13 +2,15 @@
 # Load against the release binary with a private redis-server and oss-local, each scenario
 # reported as req/s, p99 and its ratio to /healthz of the same binary in the same run, and
 # the gateway's resident memory at the end:
-#   callbacks (1024-bit test key; 512-bit key, the size OSS signs with), presign PUT,
+#   callbacks, each delivered once (1024-bit test key; 512-bit key, the size OSS signs
+#   with), then the 512-bit ones again (all duplicates), presign PUT,
 #   PostObject form, Uppy /s3/params, Uppy sign one part, 10 part URLs per request,
 #   create multipart (POST /v1/multipart, POST /v1/uploads above the threshold; each is
 #   one InitiateMultipartUpload against oss-local); 10 part URLs on a COS bucket (q-sign,
 #   oss-local's COS listener); 10 part URLs on an S3 bucket (SigV4, Garage, a real S3 server).
 #   scripts/load/run.sh [uploads=100000] [seconds=10] [connections=64] [scenario-regex=.]
 # SOAK_SECS=60 adds a presign soak with the RSS sampled every 5 s.
+# REDIS_STATS=1 also prints the Redis commands per request of each scenario.
 # GW=path/to/binary loads another build of the gateway. PROFILE_DIR=dir also records each scenario with `perf record -a` (cpu-clock) into
 # dir/NAME.data; `perf report -i dir/NAME.data --sort comm,dso` shows who spent the cores.
 set -euo pipefail
@@ -132,6 +134,11 @@ cpu_ticks() {
   echo "$g $r"
 }
 TICK=$(getconf CLK_TCK)
+# OSS callbacks the gateway counted as accepted and as duplicates so far.
+callback_results() {
+  curl -s "$G/metrics" | awk '/^upload_gateway_callbacks_total\{provider="oss",result="accepted"\}/ {a=$2}
+    /^upload_gateway_callbacks_total\{provider="oss",result="duplicate"\}/ {d=$2} END {print a+0, d+0}'
+}
 NAMES=()
 run() {   # run NAME wrk-args...
   local name=$1; shift
@@ -144,15 +151,24 @@ run() {   # run NAME wrk-args...
     PERF_PID=$!
   fi
   local before; before=$(cpu_ticks)
+  local cb_before; cb_before=$(callback_results)
+  redis-cli -p "$RPORT" config resetstat >/dev/null
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" | tee "$WORK/$name.txt"
   echo "cpu_ticks $before $(cpu_ticks)" >> "$WORK/$name.txt"
+  echo "callback_results $cb_before $(callback_results)" >> "$WORK/$name.txt"
+  # Which Redis commands a request costs: calls and usec per command, from INFO commandstats.
+  redis-cli -p "$RPORT" info commandstats | tr -d '\r' | grep '^cmdstat_' \
+    | sed 's/^cmdstat_/redis_cmd /' >> "$WORK/$name.txt"
   [ -z "${PERF_PID:-}" ] || wait "$PERF_PID"
   NAMES+=("$name")
 }
 R=scripts/load/request.lua
 run healthz "$G/healthz"
-run callbacks-1024 -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks.txt"
-run callbacks-512 -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks512.txt"
+# Each fixture delivered once (every delivery verifies, records and appends an event), then
+# the 512-bit ones again: all duplicates, as when OSS retries (verify and one read).
+run callbacks-1024 -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks.txt" once
+run callbacks-512 -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks512.txt" once
+run callbacks-512-dup -s scripts/load/callbacks.lua "$G" -- "$WORK/callbacks512.txt"
 run presign-put -s $R "$G/v1/uploads/presign" -- POST "$SMALL"
 run form -s $R "$G/v1/uploads/form" -- POST "$SMALL"
 run uppy-params -s $R "$G/s3/params?filename=a.pdf&type=application%2Fpdf" -- GET
@@ -202,11 +218,15 @@ fi
 echo "== summary ($CONNS connections, ${SECS}s each; ratio = req/s / healthz req/s)"
 for n in "${NAMES[@]}"; do
   awk -v n="$n" -v t="$TICK" -v h="$(awk '/Requests\/sec/ {print $2}' "$WORK/healthz.txt")" '
-    /Requests\/sec/ {r=$2} $1=="99%" {p=$2} /non-2xx/ {e=$3} / requests in / {q=$1}
-    $1=="cpu_ticks" {g=($4-$2)*1e6/t; d=($5-$3)*1e6/t}
-    END {printf "%-20s %10.0f req/s  p99 %9s  ratio %.2f  non-2xx %s  cpu/request: gateway %.1f us, redis %.1f us\n",
-      n, r, p, r/h, (e==""?0:e), g/q, d/q}' \
+    /^Requests\/sec:/ {r=$2} /^Requests\/sec \(once\):/ {o=$3} $1=="99%" {p=$2} /non-2xx/ {e=$3}
+    / requests in / {q=$1} $1=="cpu_ticks" {g=($4-$2)*1e6/t; d=($5-$3)*1e6/t}
+    $1=="callback_results" {acc=$4-$2; dup=$5-$3}
+    END {if (o != "") r=o
+      printf "%-20s %10.0f req/s  p99 %9s  ratio %.2f  non-2xx %s  cpu/request: gateway %.1f us, redis %.1f us%s\n",
+      n, r, p, r/h, (e==""?0:e), g/q, d/q, (acc+dup>0 ? sprintf("  (callbacks: %d recorded, %d duplicates)", acc, dup) : "")}' \
     "$WORK/$n.txt"
+  [ -z "${REDIS_STATS:-}" ] || awk -F'[ :=,]' '/ requests in / {split($0, a, " "); q=a[1]}
+    $1=="redis_cmd" {printf "    redis %-12s %5.2f calls/request, %5.2f us each\n", $2, $4/q, $6/$4}' "$WORK/$n.txt"
 done
 if [ -f "$WORK/create-multipart-c1.txt" ]; then
   awk '$1=="99%" {v=$2; u=1; if (v ~ /us$/) u=0.001; if (v ~ /[0-9]s$/ && v !~ /ms$/) u=1000; sub(/[a-z]+$/, "", v); p[FILENAME]=v*u}
@@ -214,4 +234,3 @@ if [ -f "$WORK/create-multipart-c1.txt" ]; then
     "$WORK/initiate-direct-c1.txt" "$WORK/create-multipart-c1.txt"
 fi
 echo "gateway RSS at the end: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$(cat "$WORK/gateway.pid")/status")"
-curl -s "$G/metrics" | grep '^upload_gateway_callbacks_total' || true
