@@ -163,6 +163,18 @@ def check_dashboard(path, scrape_path):
     for line in open(scrape_path):
         if line and not line.startswith("#"):
             exported.add(re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0))
+    # Grafana lays panels out on a 24-column grid: every gridPos field a whole number, no
+    # panel past the right edge.
+    def walk_layout(panels):
+        for p in panels:
+            pos = p.get("gridPos", {})
+            for k in ("h", "w", "x", "y"):
+                if not isinstance(pos.get(k), int) or isinstance(pos.get(k), bool):
+                    fail(f"dashboard: panel {p.get('title', '?')!r} gridPos.{k} is {pos.get(k)!r}, not a whole number")
+            if all(isinstance(pos.get(k), int) for k in ("w", "x")) and pos["x"] + pos["w"] > 24:
+                fail(f"dashboard: panel {p.get('title', '?')!r} reaches past column 24")
+            walk_layout(p.get("panels", []))
+    walk_layout(dashboard.get("panels", []))
     exprs = exprs_of(dashboard)
     if len(exprs) < 10:
         fail(f"dashboard: only {len(exprs)} expressions found")

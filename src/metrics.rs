@@ -10,97 +10,32 @@ use prometheus::{
 };
 use std::time::Duration;
 
+use crate::metrics_labels::{
+    CALLBACK_RESULTS, PROVIDERS, STS_CLASSES, UPSTREAM_CLASSES, UPSTREAM_OPERATIONS,
+};
+pub use crate::metrics_labels::{
+    HOOK_OUTCOMES, NOTIFICATION_OUTCOMES, REDIS_OPERATIONS, WEBHOOK_OUTCOMES,
+};
+
 /// Set at build time (the Dockerfile passes the git commit); "unknown" for a plain `cargo build`.
 pub const BUILD_COMMIT: &str = match option_env!("UPLOAD_GATEWAY_COMMIT") {
     Some(c) => c,
     None => "unknown",
 };
 
-// Label values the error counters can take, exported as 0 from the start: `increase()` over
-// a series whose first sample is already 1 reports nothing, so without these an alert misses
-// the first error of each kind. Keep in step with the code that increments them (the Redis
-// operations are checked by a test below).
-const PROVIDERS: &[&str] = &["oss", "cos", "s3"];
-pub const REDIS_OPERATIONS: &[&str] = &[
-    "claim_object",
-    "create_record",
-    "dead_letter_list",
-    "dead_letter_put",
-    "dead_letter_remove",
-    "drop_deadline",
-    "due_uploads",
-    "get_record",
-    "index_record",
-    "list_index",
-    "list_records",
-    "ping",
-    "prune_index",
-    "quota_overdue",
-    "quota_recheck",
-    "quota_reserve",
-    "quota_settle",
-    "quota_usage",
-    "rate_limit",
-    "release_lock",
-    "renew_lock",
-    "stream_ack",
-    "stream_backlog",
-    "stream_claim",
-    "stream_group",
-    "stream_read",
-    "stream_touch",
-    "try_lock",
-    "update_record",
-];
-// The alerts watch refusals and journaling as well as the error counters.
-const CALLBACK_RESULTS: &[&str] = &[
-    "accepted",
-    "duplicate",
-    "journaled",
-    "not_recorded",
-    "key_url_rejected",
-    "key_fetch_failed",
-    "bad_signature",
-    "binding_mismatch",
-    "unknown_upload",
-    "conflict",
-    "rejected",
-    "malformed",
-];
-const STS_CLASSES: &[&str] = &[
-    "timeout",
-    "unreachable",
-    "refused",
-    "bad_response",
-    "not_configured",
-];
-const UPSTREAM_OPERATIONS: &[&str] = &[
-    "InitiateMultipartUpload",
-    "ListParts",
-    "CompleteMultipartUpload",
-    "AbortMultipartUpload",
-    "ListMultipartUploads",
-    "HeadObject",
-];
-const UPSTREAM_CLASSES: &[&str] = &[
-    "timeout",
-    "connect",
-    "protocol",
-    "no_such_upload",
-    "invalid_parts",
-    "denied",
-    "server",
-    "rejected",
-];
-
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Finer below a few milliseconds, where the gateway's own part of a storage-bound request lies.
+const OWN_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
 ];
 
 pub struct Metrics {
     registry: Registry,
     pub http_requests_total: IntCounterVec,
     pub http_request_duration_seconds: HistogramVec,
+    pub http_own_duration_seconds: HistogramVec,
     pub redis_command_duration_seconds: HistogramVec,
     pub redis_errors_total: IntCounterVec,
     pub rate_limited_total: IntCounterVec,
@@ -135,35 +70,6 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
 }
 
-/// What one storage notification came to (the `outcome` label of
-/// `upload_gateway_notifications_total`); one count per object it names, or one for the
-/// message when it names none.
-pub const NOTIFICATION_OUTCOMES: &[&str] = &[
-    "completed",
-    "duplicate",
-    "ignored",
-    "subscription",
-    "refused",
-    "unauthorized",
-    "bad_signature",
-    "storage_disagrees",
-    "unknown",
-    "error",
-];
-
-/// What one pre-upload hook call came to (the `outcome` label).
-pub const HOOK_OUTCOMES: &[&str] = &[
-    "allowed",
-    "denied",
-    "timeout",
-    "unreachable",
-    "bad_status",
-    "invalid_answer",
-];
-
-/// What one webhook delivery attempt came to (the `outcome` label).
-pub const WEBHOOK_OUTCOMES: &[&str] = &["delivered", "rejected", "timeout", "unreachable"];
-
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
     registry
@@ -181,8 +87,18 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGau
 }
 
 fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+    histogram_with(registry, name, help, labels, LATENCY_BUCKETS)
+}
+
+fn histogram_with(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: &[f64],
+) -> HistogramVec {
     let h = HistogramVec::new(
-        HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
+        HistogramOpts::new(name, help).buckets(buckets.to_vec()),
         labels,
     )
     .expect("valid metric");
@@ -214,6 +130,13 @@ impl Metrics {
                 "upload_gateway_http_request_duration_seconds",
                 "HTTP request latency by route pattern",
                 &["route"],
+            ),
+            http_own_duration_seconds: histogram_with(
+                &r,
+                "upload_gateway_http_own_duration_seconds",
+                "Latency of requests that called storage, less the time spent waiting on it",
+                &["route"],
+                OWN_BUCKETS,
             ),
             redis_command_duration_seconds: histogram(
                 &r,

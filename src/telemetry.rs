@@ -5,6 +5,7 @@
 
 use crate::config::raw::LogFormat;
 use crate::metrics::Metrics;
+use crate::upstream_wait;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -82,13 +83,19 @@ pub async fn request_context(
     );
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
+    let (result, waited) = upstream_wait::measured(next.call(req).instrument(span.clone())).await;
     let elapsed = started.elapsed();
     let status = match &result {
         Ok(res) => res.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     metrics.observe_http(&route, method.as_str(), status, elapsed);
+    if !waited.is_zero() {
+        metrics
+            .http_own_duration_seconds
+            .with_label_values(&[&route])
+            .observe(upstream_wait::own_time(elapsed, waited).as_secs_f64());
+    }
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -152,10 +152,12 @@ run() {   # run NAME wrk-args...
   fi
   local before; before=$(cpu_ticks)
   local cb_before; cb_before=$(callback_results)
+  curl -s "$G/metrics" > "$WORK/$name.metrics-before"
   redis-cli -p "$RPORT" config resetstat >/dev/null
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" | tee "$WORK/$name.txt"
   echo "cpu_ticks $before $(cpu_ticks)" >> "$WORK/$name.txt"
   echo "callback_results $cb_before $(callback_results)" >> "$WORK/$name.txt"
+  curl -s "$G/metrics" > "$WORK/$name.metrics-after"
   # Which Redis commands a request costs: calls and usec per command, from INFO commandstats.
   redis-cli -p "$RPORT" info commandstats | tr -d '\r' | grep '^cmdstat_' \
     | sed 's/^cmdstat_/redis_cmd /' >> "$WORK/$name.txt"
@@ -191,12 +193,14 @@ if [[ create-multipart =~ $ONLY ]]; then
   for pair in "initiate-direct-c1|$DIRECT|" "create-multipart-c1|$G/v1/multipart|x"; do
     IFS='|' read -r name url api <<< "$pair"
     echo "== $name"
+    curl -s "$G/metrics" > "$WORK/$name.metrics-before"
     if [ -n "$api" ]; then
       wrk -t1 -c1 -d"${SECS}s" --latency -s $R "$url" -- POST \
         '{"profile":"documents","filename":"load.bin","content_type":"application/octet-stream","size":1073741824}'
     else
       wrk -t1 -c1 -d"${SECS}s" --latency -s $R "$url" -- POST
     fi > "$WORK/$name.txt"
+    curl -s "$G/metrics" > "$WORK/$name.metrics-after"
     grep -E 'Requests/sec|^ +(50|75|90|99)%' "$WORK/$name.txt"
   done
 fi
@@ -225,6 +229,7 @@ for n in "${NAMES[@]}"; do
       printf "%-20s %10.0f req/s  p99 %9s  ratio %.2f  non-2xx %s  cpu/request: gateway %.1f us, redis %.1f us%s\n",
       n, r, p, r/h, (e==""?0:e), g/q, d/q, (acc+dup>0 ? sprintf("  (callbacks: %d recorded, %d duplicates)", acc, dup) : "")}' \
     "$WORK/$n.txt"
+  python3 scripts/load/own_time.py "$WORK/$n.metrics-before" "$WORK/$n.metrics-after"
   [ -z "${REDIS_STATS:-}" ] || awk -F'[ :=,]' '/ requests in / {split($0, a, " "); q=a[1]}
     $1=="redis_cmd" {printf "    redis %-12s %5.2f calls/request, %5.2f us each\n", $2, $4/q, $6/$4}' "$WORK/$n.txt"
 done
@@ -232,5 +237,8 @@ if [ -f "$WORK/create-multipart-c1.txt" ]; then
   awk '$1=="99%" {v=$2; u=1; if (v ~ /us$/) u=0.001; if (v ~ /[0-9]s$/ && v !~ /ms$/) u=1000; sub(/[a-z]+$/, "", v); p[FILENAME]=v*u}
     END {d=p[ARGV[1]]; g=p[ARGV[2]]; printf "create multipart, one connection: p99 %.2f ms through the gateway, %.2f ms straight to the store: overhead %.2f ms\n", g, d, g-d}' \
     "$WORK/initiate-direct-c1.txt" "$WORK/create-multipart-c1.txt"
+  # Measured inside the gateway, request by request: its latency less the storage call's.
+  python3 scripts/load/own_time.py "$WORK/create-multipart-c1.metrics-before" \
+    "$WORK/create-multipart-c1.metrics-after"
 fi
 echo "gateway RSS at the end: $(awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$(cat "$WORK/gateway.pid")/status")"

@@ -262,10 +262,12 @@ impl Uploads {
         };
         let started = Instant::now();
         let result = self.call_hook(hook, user, profile, ask).await;
+        let took = started.elapsed();
+        crate::upstream_wait::add(took);
         self.metrics
             .pre_upload_hook_duration_seconds
             .with_label_values(&[&profile.name])
-            .observe(started.elapsed().as_secs_f64());
+            .observe(took.as_secs_f64());
         let outcome = match &result {
             Ok(Ok(_)) => "allowed",
             Ok(Err(_)) => "denied",

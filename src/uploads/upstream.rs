@@ -16,10 +16,12 @@ impl Uploads {
     ) -> Result<T, UpstreamError> {
         let started = Instant::now();
         let result = call.await;
+        let took = started.elapsed();
+        crate::upstream_wait::add(took);
         let m = &self.metrics;
         m.upstream_request_duration_seconds
             .with_label_values(&[provider.kind(), operation])
-            .observe(started.elapsed().as_secs_f64());
+            .observe(took.as_secs_f64());
         if let Err(e) = &result {
             m.upstream_errors_total
                 .with_label_values(&[provider.kind(), operation, e.class()])

@@ -139,3 +139,70 @@ async fn label_values_are_snake_case() {
     }
     assert!(checked > 100, "only {checked} label values checked");
 }
+
+/// The value of the one sample in `text` whose line starts with `series` (name and labels).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn own_time_is_the_latency_of_storage_bound_requests_less_the_storage_calls() {
+    use crate::multipart::{LocalStore, gateway_for};
+    let store = LocalStore::start().await;
+    let app = gateway_for(&store, "v4").await;
+    // One InitiateMultipartUpload against the store.
+    let resp = app
+        .as_user("olga", Method::POST, "/v1/multipart")
+        .json(
+            &serde_json::json!({"profile": "documents", "filename": "r.pdf",
+            "content_type": "application/pdf", "size": 20 * 1024 * 1024}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    // A presign calls no outside service: no own-time sample.
+    let resp = app
+        .as_user("olga", Method::POST, "/v1/uploads/presign")
+        .json(
+            &serde_json::json!({"profile": "avatars", "filename": "a.png",
+            "content_type": "image/png", "size": 10}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let text = app.metrics_text().await;
+    let route = r#"{route="/v1/multipart"}"#;
+    let own = |s: &str| {
+        sample(
+            &text,
+            &format!("upload_gateway_http_own_duration_seconds_{s}{route}"),
+        )
+    };
+    assert_eq!(own("count"), Some(1.0), "{text}");
+    let total = sample(
+        &text,
+        &format!("upload_gateway_http_request_duration_seconds_sum{route}"),
+    )
+    .unwrap();
+    let storage = sample(
+        &text,
+        r#"upload_gateway_upstream_request_duration_seconds_sum{operation="InitiateMultipartUpload",provider="oss"}"#,
+    )
+    .unwrap();
+    let own_sum = own("sum").unwrap();
+    assert!(storage > 0.0 && own_sum > 0.0, "{text}");
+    assert!(
+        (own_sum - (total - storage)).abs() < 1e-6,
+        "own {own_sum}, total {total}, storage {storage}"
+    );
+    assert!(
+        !text.contains(
+            r#"upload_gateway_http_own_duration_seconds_count{route="/v1/uploads/presign"}"#
+        ),
+        "{text}"
+    );
+}
