@@ -28,7 +28,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 /// Finer below a few milliseconds, where the gateway's own part of a storage-bound request lies.
 const OWN_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
+    0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    0.5, 1.0, 2.5,
 ];
 
 pub struct Metrics {
@@ -134,7 +135,7 @@ impl Metrics {
             http_own_duration_seconds: histogram_with(
                 &r,
                 "upload_gateway_http_own_duration_seconds",
-                "Latency of requests that called storage, less the time spent waiting on it",
+                "HTTP request latency less the time spent waiting on storage, STS, hooks and key fetches",
                 &["route"],
                 OWN_BUCKETS,
             ),

@@ -90,12 +90,11 @@ pub async fn request_context(
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
     metrics.observe_http(&route, method.as_str(), status, elapsed);
-    if !waited.is_zero() {
-        metrics
-            .http_own_duration_seconds
-            .with_label_values(&[&route])
-            .observe(upstream_wait::own_time(elapsed, waited).as_secs_f64());
-    }
+    // Every request, so that per route the two histograms describe the same requests.
+    metrics
+        .http_own_duration_seconds
+        .with_label_values(&[&route])
+        .observe(upstream_wait::own_time(elapsed, waited).as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             status,

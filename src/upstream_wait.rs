@@ -1,32 +1,44 @@
 //! How long the request being served has waited on services outside the gateway (storage,
-//! STS, the app's pre-upload hook), so its own share of the latency (auth, planning, signing,
-//! Redis, the answer) can be told apart: `upload_gateway_http_own_duration_seconds`.
+//! STS, the app's pre-upload hook, callback key fetches), so its own share of the latency
+//! (auth, planning, signing, Redis, the answer) can be told apart:
+//! `upload_gateway_http_own_duration_seconds`.
 //!
-//! The count lives in a task-local set around each request's future, so the places that time
+//! The count lives in a task-local set around each request's future, so the places that make
 //! those calls can add to it without threading a handle through every service call. Calls
 //! made outside a request (background jobs, tasks spawned off it) find no scope and are not
-//! counted.
+//! counted. A wait is timed around the call's future, so under load it also holds the time
+//! the worker takes to pick the request up again once the answer is in: the own time is exact
+//! at low concurrency and a lower bound when the gateway is busy.
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::pin::pin;
+use std::time::{Duration, Instant};
 
 tokio::task_local! {
-    static WAITED_NANOS: Arc<AtomicU64>;
+    static WAITED_NANOS: Cell<u64>;
 }
 
 /// Runs `fut` with a fresh count; returns its output and the time counted.
 pub async fn measured<F: Future>(fut: F) -> (F::Output, Duration) {
-    let waited = Arc::new(AtomicU64::new(0));
-    let out = WAITED_NANOS.scope(waited.clone(), fut).await;
-    (out, Duration::from_nanos(waited.load(Ordering::Relaxed)))
+    let mut scoped = pin!(WAITED_NANOS.scope(Cell::new(0), fut));
+    let out = (&mut scoped).await;
+    let waited = scoped.as_mut().take_value().map_or(0, |c| c.get());
+    (out, Duration::from_nanos(waited))
 }
 
 /// Adds one outside call's duration to the current request's count, if there is one.
 pub fn add(d: Duration) {
     let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-    let _ = WAITED_NANOS.try_with(|w| w.fetch_add(nanos, Ordering::Relaxed));
+    let _ = WAITED_NANOS.try_with(|w| w.set(w.get().saturating_add(nanos)));
+}
+
+/// Awaits `fut`, an outside call (or a pause between attempts at one), counting its time.
+pub async fn timed<F: Future>(fut: F) -> F::Output {
+    let started = Instant::now();
+    let out = fut.await;
+    add(started.elapsed());
+    out
 }
 
 /// The request's own time: all of it but the outside waits. Calls run concurrently can sum
@@ -62,6 +74,17 @@ mod tests {
         .await;
         assert_eq!(inner, Duration::from_millis(7));
         assert_eq!(outer, Duration::from_millis(1));
+    }
+
+    #[tokio::test]
+    async fn a_timed_call_counts_how_long_it_took() {
+        let (v, waited) = measured(timed(async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            7
+        }))
+        .await;
+        assert_eq!(v, 7);
+        assert!(waited >= Duration::from_millis(20), "{waited:?}");
     }
 
     #[test]

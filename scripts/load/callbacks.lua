@@ -4,8 +4,10 @@
 --                  records an upload (fresh callbacks only; the run ends when all are sent)
 local reqs = {}
 local i, first, last = 0, 1, 0
-once = false
 local answered = 0
+local verified = false
+-- Globals, not locals, where done() reads them from each thread with thread:get().
+once = false
 
 -- wrk's own Requests/sec divides by the whole -d duration even when the threads stop
 -- early, so `once` times its share itself (monotonic clock, through LuaJIT's FFI).
@@ -49,6 +51,12 @@ function init(args)
 end
 
 function request()
+  -- Before starting the first thread wrk calls its request() once to check the script;
+  -- that request is never sent, so it neither takes a fixture nor starts the clock.
+  if thread_index == 0 and not verified then
+    verified = true
+    return reqs[first + 1]
+  end
   if started == 0 then started = now() end
   i = i + 1
   if i > #reqs then i = 1 end
@@ -58,8 +66,9 @@ end
 function response(status, headers, body)
   answered = answered + 1
   finished = now()
-  -- The requests already on the wire when the share runs out come back as duplicates: at
-  -- most one per connection, which run.sh counts from the gateway's metrics.
+  -- The requests still on the wire when the share is answered are not read (the thread
+  -- stops), but the gateway may still record them: at most one per connection, past the
+  -- share's end (the other thread's fixtures). run.sh reports what the gateway counted.
   if once and answered >= last - first then
     wrk.thread:stop()
   end

@@ -40,7 +40,7 @@ pub async fn read_facts(provider: &dyn Provider, key: &str) -> Result<ContentFac
         ))
     })?;
     let read = objects.read_head(key, content_check::SNIFF_BYTES);
-    match tokio::time::timeout(BUDGET, read).await {
+    match crate::upstream_wait::timed(tokio::time::timeout(BUDGET, read)).await {
         Err(_) => Err(ApiError::UpstreamTimeout("storage")),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(None)) => Err(ApiError::ObjectMissing),
@@ -79,7 +79,8 @@ pub async fn discard(providers: &Providers, settings: &Settings, rec: &UploadRec
     else {
         return false;
     };
-    match tokio::time::timeout(BUDGET, objects.delete(&rec.key)).await {
+    match crate::upstream_wait::timed(tokio::time::timeout(BUDGET, objects.delete(&rec.key))).await
+    {
         Ok(Ok(())) => {
             tracing::info!(upload_id = %rec.id, "rejected object deleted");
             true

@@ -184,7 +184,7 @@ impl Receiver {
             .providers
             .get(bucket)
             .ok_or_else(|| ApiError::internal(format!("no provider for bucket '{bucket}'")))?;
-        match provider.head_object(&callback.fields().object).await? {
+        match crate::upstream_wait::timed(provider.head_object(&callback.fields().object)).await? {
             Some(meta) => Ok(callback.corroborated(meta)),
             None => Err(ApiError::ObjectMissing),
         }

@@ -160,15 +160,15 @@ impl Uploads {
         }
         let missed = AtomicBool::new(false);
         let key = (user.as_str().to_string(), profile.name.clone());
-        let result = self
-            .grants
-            .try_get_with(key, async {
-                missed.store(true, Ordering::Relaxed);
-                self.issue_grant(user, profile, provider, admission)
-                    .await
-                    .map(Arc::new)
-            })
-            .await;
+        // Timed here, not only around the STS call: requests that wait for another's call to
+        // the same grant wait on STS as long as it does.
+        let result = crate::upstream_wait::timed(self.grants.try_get_with(key, async {
+            missed.store(true, Ordering::Relaxed);
+            self.issue_grant(user, profile, provider, admission)
+                .await
+                .map(Arc::new)
+        }))
+        .await;
         let label = if missed.load(Ordering::Relaxed) {
             "miss"
         } else {
@@ -221,7 +221,6 @@ impl Uploads {
         };
         let outcome = issuer.issue_scoped(&scope, &session_name(user), now).await;
         let took = started.elapsed();
-        crate::upstream_wait::add(took);
         self.metrics
             .sts_request_duration_seconds
             .with_label_values(&[provider.kind()])

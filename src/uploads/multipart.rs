@@ -126,7 +126,7 @@ impl Uploads {
         if let Err(e) = self.record_issued(rec, &profile, &plan.admission).await {
             // Nothing refers to the upstream upload now: take it back (the sweeper's orphan
             // scan catches it if this fails too).
-            let _ = mp.abort(plan.key.as_str(), &storage_id).await;
+            let _ = crate::upstream_wait::timed(mp.abort(plan.key.as_str(), &storage_id)).await;
             return Err(e);
         }
         self.count_issued(plan.provider.as_ref(), UploadKind::Multipart, &profile);

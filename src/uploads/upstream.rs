@@ -44,7 +44,8 @@ impl Uploads {
     {
         match self.upstream(provider, operation, call()).await {
             Err(e) if e.is_transient() => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // The pause is spent on storage's account too: it is no work of the gateway's.
+                crate::upstream_wait::timed(tokio::time::sleep(Duration::from_millis(200))).await;
                 self.upstream(provider, operation, call()).await
             }
             other => other,

@@ -136,6 +136,27 @@ async fn an_allowed_right_is_issued_after_a_request_the_reference_library_verifi
         json!({"user": "alice", "profile": "avatars", "kind": "presign", "filename": "allow.png",
                "content_type": "image/png", "size": 1234, "metadata": {"album": "summer"}})
     );
+    // The hook's time is the app's, not the gateway's: the presign's own time leaves it out.
+    let text = app.metrics_text().await;
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+    };
+    let route = r#"{route="/v1/uploads/presign"}"#;
+    let total = value(&format!(
+        "upload_gateway_http_request_duration_seconds_sum{route}"
+    ));
+    let own = value(&format!(
+        "upload_gateway_http_own_duration_seconds_sum{route}"
+    ));
+    let hook_time =
+        value(r#"upload_gateway_pre_upload_hook_duration_seconds_sum{profile="avatars"}"#);
+    assert!(hook_time > 0.0);
+    assert!(
+        (own - (total - hook_time)).abs() < 1e-6,
+        "own {own}, total {total}, hook {hook_time}"
+    );
 
     // A backend holding neither secret refuses the request (401): the signature is checked,
     // and a hook that refuses that way is an outage to the gateway, not a denial.

@@ -164,10 +164,11 @@ impl PublicKeys {
             return Err(KeyError::Fetch(e));
         }
         // One fetch per URL at a time; concurrent callers wait for its result.
-        let got = self
-            .fetched
-            .try_get_with(url.clone(), self.bounded_fetch(&url))
-            .await;
+        let got = crate::upstream_wait::timed(
+            self.fetched
+                .try_get_with(url.clone(), self.bounded_fetch(&url)),
+        )
+        .await;
         match got {
             Ok(k) => {
                 self.count("fetched");
