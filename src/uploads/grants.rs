@@ -220,11 +220,10 @@ impl Uploads {
             max_size: Some(profile.max_size),
         };
         let outcome = issuer.issue_scoped(&scope, &session_name(user), now).await;
-        let took = started.elapsed();
         self.metrics
             .sts_request_duration_seconds
             .with_label_values(&[provider.kind()])
-            .observe(took.as_secs_f64());
+            .observe(started.elapsed().as_secs_f64());
         let credentials = outcome.inspect_err(|e| {
             self.metrics
                 .sts_errors_total

@@ -517,3 +517,10 @@ where
     });
     (port, seen)
 }
+
+/// The value of the one sample in a metrics `text` whose line starts with `series` (name and
+/// labels).
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}

@@ -140,12 +140,6 @@ async fn label_values_are_snake_case() {
     assert!(checked > 100, "only {checked} label values checked");
 }
 
-/// The value of the one sample in `text` whose line starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-}
-
 #[tokio::test]
 async fn own_time_is_each_requests_latency_less_its_storage_calls() {
     use crate::multipart::{LocalStore, gateway_for};

@@ -139,9 +139,7 @@ async fn an_allowed_right_is_issued_after_a_request_the_reference_library_verifi
     // The hook's time is the app's, not the gateway's: the presign's own time leaves it out.
     let text = app.metrics_text().await;
     let value = |series: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+        sample(&text, series).unwrap_or_else(|| panic!("{series} missing from\n{text}"))
     };
     let route = r#"{route="/v1/uploads/presign"}"#;
     let total = value(&format!(
