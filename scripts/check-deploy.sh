@@ -72,7 +72,11 @@ for member in $(python3 -c 'import tomllib; print(" ".join(tomllib.load(open("Ca
 done
 manifests=$(sed -n "${stub}p" "$df" | sed 's/^RUN stub-workspace //; s/[&\\].*//')
 [ -n "$manifests" ] || { echo "Dockerfile: cannot read the stub-workspace arguments" >&2; exit 1; }
-(cd "$dep" && sh "$OLDPWD/deploy/stub-workspace.sh" $manifests && cargo fetch --locked --offline -q) ||
+# Offline, for the host's target only: the builds above fetched those crates, while a fresh
+# machine has none of the other targets' (wasm-bindgen and such) in its cache.
+host=$(rustc -vV | sed -n 's/^host: //p')
+(cd "$dep" && sh "$OLDPWD/deploy/stub-workspace.sh" $manifests &&
+  cargo fetch --locked --offline -q --target "$host") ||
   { echo "Dockerfile: the dependency layer does not build from the copied manifests" >&2; exit 1; }
 echo "Dockerfile: hadolint clean, journal made before VOLUME/USER, HEALTHCHECK, dependency layer resolves"
 
