@@ -108,13 +108,10 @@ fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
         println!("invalid: {reason}");
         ExitCode::FAILURE
     };
-    let prefixes: Vec<String> = if a.allow_prefix.is_empty() {
-        signature::OSS_KEY_URL_PREFIXES
-            .iter()
-            .map(|p| p.to_string())
-            .collect()
+    let prefixes = if a.allow_prefix.is_empty() {
+        signature::KeyUrlPrefixes::new(signature::OSS_KEY_URL_PREFIXES)
     } else {
-        a.allow_prefix.clone()
+        signature::KeyUrlPrefixes::new(&a.allow_prefix)
     };
     let url = match signature::allowed_key_url(&a.pub_key_url_b64, &prefixes) {
         Ok(u) => u,

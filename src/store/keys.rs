@@ -14,6 +14,7 @@
 //! User ids are segment-encoded, so a user id can never inject a brace.
 
 use crate::domain::{UploadId, UserId, encode_segment};
+use std::sync::Arc;
 
 /// How many shards records, deadline indexes and event streams are split over. Changing it
 /// moves every record to another key: it is part of the storage format (and of the event
@@ -23,12 +24,29 @@ pub const SHARDS: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,
+    /// Each shard's key names, made once: a record's keys are needed on every operation.
+    shards: Arc<[ShardKeys]>,
+}
+
+#[derive(Debug)]
+struct ShardKeys {
+    record_prefix: String,
+    deadlines: String,
+    events: String,
 }
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
+        let shards = (0..SHARDS)
+            .map(|s| ShardKeys {
+                record_prefix: format!("{prefix}:{{s{s}}}:up:"),
+                deadlines: format!("{prefix}:{{s{s}}}:deadlines"),
+                events: format!("{prefix}:{{s{s}}}:events"),
+            })
+            .collect();
         Keys {
             prefix: prefix.to_string(),
+            shards,
         }
     }
 
@@ -44,12 +62,16 @@ impl Keys {
 
     /// The JSON upload record.
     pub fn record(&self, id: &UploadId) -> String {
-        format!("{}{}", self.record_prefix(Self::shard_of(id)), id)
+        let prefix = self.record_prefix(Self::shard_of(id));
+        let mut key = String::with_capacity(prefix.len() + id.as_str().len());
+        key.push_str(prefix);
+        key.push_str(id.as_str());
+        key
     }
 
     /// What record keys of `shard` start with (scripts build record keys from ids with it).
-    pub fn record_prefix(&self, shard: usize) -> String {
-        format!("{}:{{s{}}}:up:", self.prefix, shard)
+    pub fn record_prefix(&self, shard: usize) -> &str {
+        &self.shards[shard].record_prefix
     }
 
     /// Sorted set of a user's upload ids (score 0, ordered by id, i.e. by creation time).
@@ -83,7 +105,7 @@ impl Keys {
     /// Completion events of one shard's uploads, for the application backend (a Redis
     /// Stream).
     pub fn events(&self, shard: usize) -> String {
-        format!("{}:{{s{}}}:events", self.prefix, shard)
+        self.shards[shard].events.clone()
     }
 
     /// The stream an upload's events go to.
@@ -99,7 +121,7 @@ impl Keys {
     /// One shard's unfinished uploads, scored by the time (unix s) past which they count as
     /// abandoned.
     pub fn deadlines(&self, shard: usize) -> String {
-        format!("{}:{{s{}}}:deadlines", self.prefix, shard)
+        self.shards[shard].deadlines.clone()
     }
 
     pub fn deadlines_for(&self, id: &UploadId) -> String {
@@ -195,6 +217,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn shard_keys_are_spelled_as_the_storage_format_says() {
+        let k = Keys::new("ugw");
+        let id = UploadId::parse("0190f5c2a1b27c3d8e9f0a1b2c3d4e0b").unwrap();
+        assert_eq!(Keys::shard_of(&id), 11);
+        assert_eq!(
+            k.record(&id),
+            "ugw:{s11}:up:0190f5c2a1b27c3d8e9f0a1b2c3d4e0b"
+        );
+        assert_eq!(k.record_prefix(11), "ugw:{s11}:up:");
+        assert_eq!(k.deadlines_for(&id), "ugw:{s11}:deadlines");
+        assert_eq!(k.events_for(&id), "ugw:{s11}:events");
+        assert_eq!(k.event_streams().len(), SHARDS);
+        assert_eq!(k.event_streams()[0], "ugw:{s0}:events");
     }
 
     #[test]

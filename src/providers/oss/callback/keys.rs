@@ -63,7 +63,7 @@ enum FetchFailure {
 }
 
 pub struct PublicKeys {
-    prefixes: Vec<String>,
+    prefixes: signature::KeyUrlPrefixes,
     /// When not empty, the only URLs that may be fetched.
     exact: Vec<String>,
     /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
@@ -93,9 +93,10 @@ impl PublicKeys {
                 .map_err(|e| format!("callbacks.pinned_keys ({}): {e}", k.url))?;
             pinned.insert(k.url.clone(), Arc::new(key));
         }
+        let prefixes = signature::KeyUrlPrefixes::new(&settings.key_url_prefixes);
         for u in &settings.exact_key_urls {
             let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, u);
-            signature::allowed_key_url(&b64, &settings.key_url_prefixes).map_err(|_| {
+            signature::allowed_key_url(&b64, &prefixes).map_err(|_| {
                 format!("callbacks.exact_key_urls: '{u}' is not a key URL a callback may name")
             })?;
         }
@@ -106,7 +107,7 @@ impl PublicKeys {
             .build()
             .map_err(|e| format!("key fetch client: {e}"))?;
         Ok(PublicKeys {
-            prefixes: settings.key_url_prefixes.clone(),
+            prefixes,
             exact: settings.exact_key_urls.clone(),
             pinned,
             oss_v1,

@@ -185,7 +185,7 @@ fn verify_f4(key: &rsa_verify::PublicKey, digest: &[u8], sig: &[u8]) -> bool {
 /// ports, user info, backslashes) is refused rather than normalised, and so are a query and
 /// any percent-encoding (encoded dots, slashes and backslashes, which some servers decode). What is returned is exactly what was
 /// checked, and exactly what is fetched.
-pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, KeyUrlError> {
+pub fn allowed_key_url(header_b64: &str, prefixes: &KeyUrlPrefixes) -> Result<String, KeyUrlError> {
     let raw = STANDARD
         .decode(header_b64.trim())
         .map_err(|_| KeyUrlError::NotBase64)?;
@@ -204,12 +204,12 @@ pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, 
     {
         return Err(KeyUrlError::NotAllowed);
     }
-    let allowed = prefixes.iter().any(|p| {
-        parsed.as_str().starts_with(p.as_str())
-            && url::Url::parse(p).is_ok_and(|pu| {
-                pu.scheme() == parsed.scheme()
-                    && pu.host_str() == parsed.host_str()
-                    && pu.port_or_known_default() == parsed.port_or_known_default()
+    let allowed = prefixes.0.iter().any(|p| {
+        parsed.as_str().starts_with(p.text.as_str())
+            && p.origin.as_ref().is_some_and(|(scheme, host, port)| {
+                scheme == parsed.scheme()
+                    && host.as_deref() == parsed.host_str()
+                    && *port == parsed.port_or_known_default()
             })
     });
     let clean = matches!(parsed.scheme(), "http" | "https")
@@ -220,6 +220,36 @@ pub fn allowed_key_url(header_b64: &str, prefixes: &[String]) -> Result<String, 
         Ok(parsed.into())
     } else {
         Err(KeyUrlError::NotAllowed)
+    }
+}
+
+/// The allow-list of key URL prefixes, each parsed once (at start-up, not per callback). A URL
+/// passes when its text starts with a prefix and it has the prefix's scheme, host and port; a
+/// prefix that does not parse as a URL lets nothing through.
+#[derive(Debug, Clone)]
+pub struct KeyUrlPrefixes(Vec<KeyUrlPrefix>);
+
+#[derive(Debug, Clone)]
+struct KeyUrlPrefix {
+    text: String,
+    origin: Option<(String, Option<String>, Option<u16>)>,
+}
+
+impl KeyUrlPrefixes {
+    pub fn new<S: AsRef<str>>(prefixes: impl IntoIterator<Item = S>) -> KeyUrlPrefixes {
+        KeyUrlPrefixes(
+            prefixes
+                .into_iter()
+                .map(|p| {
+                    let text = p.as_ref().to_string();
+                    let origin = url::Url::parse(&text).ok().map(|u| {
+                        let host = u.host_str().map(str::to_string);
+                        (u.scheme().to_string(), host, u.port_or_known_default())
+                    });
+                    KeyUrlPrefix { text, origin }
+                })
+                .collect(),
+        )
     }
 }
 
@@ -403,7 +433,7 @@ mod tests {
     #[test]
     fn key_urls_are_checked_against_the_allow_list_as_the_vectors_say() {
         let v = vectors();
-        let prefixes: Vec<String> = OSS_KEY_URL_PREFIXES.iter().map(|s| s.to_string()).collect();
+        let prefixes = KeyUrlPrefixes::new(OSS_KEY_URL_PREFIXES);
         let cases = v["pub_key_url_prefix_checks"].as_array().unwrap();
         assert!(cases.len() >= 8);
         for case in cases {
@@ -418,8 +448,25 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_passes_only_urls_of_its_own_origin_and_a_broken_prefix_passes_none() {
+        let prefixes = KeyUrlPrefixes::new(["http://keys.example", "not a url/"]);
+        let check = |url: &str| allowed_key_url(&STANDARD.encode(url), &prefixes);
+        assert_eq!(
+            check("http://keys.example/k.pem").unwrap(),
+            "http://keys.example/k.pem"
+        );
+        for url in [
+            "http://keys.example.evil.test/k.pem",
+            "http://keys.example:8080/k.pem",
+            "not a url/k.pem",
+        ] {
+            assert_eq!(check(url), Err(KeyUrlError::NotAllowed), "{url}");
+        }
+    }
+
+    #[test]
     fn parser_tricks_dot_segments_and_encoded_separators_do_not_pass_the_allow_list() {
-        let prefixes: Vec<String> = OSS_KEY_URL_PREFIXES.iter().map(|s| s.to_string()).collect();
+        let prefixes = KeyUrlPrefixes::new(OSS_KEY_URL_PREFIXES);
         for url in [
             "http://gosspublic.alicdn.com\\@evil.example/x.pem",
             "http://gosspublic.alicdn.com/\\\\evil.example/x.pem",
