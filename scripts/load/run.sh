@@ -91,7 +91,10 @@ start_garage "$WORK" "$S3PORT" "$RPCPORT" GKloadgarage000000000000a \
   LoadGarageSecretKey00000000000000000000000000000000000000000000 load-bucket
 sed -i 's/^enabled = true/enabled = false/' "$WORK/gateway.toml"   # rate limit: not under test
 
-cargo build --release --locked --bin upload-gateway --example callback_load_fixture 2>&1 | tail -1
+# Two builds: with the example in the same one, cargo would unify the dev-dependencies'
+# features into the gateway, and the binary measured would not be the one deployed.
+cargo build --release --locked --bin upload-gateway 2>&1 | tail -1
+cargo build --release --locked --example callback_load_fixture 2>&1 | tail -1
 cargo build --release --locked -p oss-local --bin oss-local 2>&1 | tail -1
 ./target/release/oss-local --listen "127.0.0.1:$SPORT" --data-dir "$WORK/store" --region local \
   --bucket local-bucket --access-key LocalOssAccessKeyId:LocalOssAccessKeySecret0000000000 \
