@@ -103,17 +103,17 @@ pub fn run() -> ExitCode {
 }
 
 fn verify_callback(a: VerifyCallbackArgs) -> ExitCode {
-    use crate::providers::oss::callback::signature;
+    use crate::providers::oss::callback::{key_url, signature};
     let invalid = |reason: String| {
         println!("invalid: {reason}");
         ExitCode::FAILURE
     };
     let prefixes = if a.allow_prefix.is_empty() {
-        signature::KeyUrlPrefixes::new(signature::OSS_KEY_URL_PREFIXES)
+        key_url::KeyUrlPrefixes::new(signature::OSS_KEY_URL_PREFIXES)
     } else {
-        signature::KeyUrlPrefixes::new(&a.allow_prefix)
+        key_url::KeyUrlPrefixes::new(&a.allow_prefix)
     };
-    let url = match signature::allowed_key_url(&a.pub_key_url_b64, &prefixes) {
+    let url = match key_url::allowed_key_url(&a.pub_key_url_b64, &prefixes) {
         Ok(u) => u,
         Err(e) => return invalid(e.to_string()),
     };

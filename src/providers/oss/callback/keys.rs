@@ -8,7 +8,8 @@
 //! Where the operator knows the key URLs in advance (`callbacks.exact_key_urls`), no other
 //! URL is ever fetched, whatever the prefixes allow.
 
-use super::signature::{self, KeyUrlError, VerifyingKey};
+use super::key_url::{self, KeyUrlError};
+use super::signature::{self, VerifyingKey};
 use crate::config::CallbackSettings;
 use crate::metrics::Metrics;
 use std::collections::HashMap;
@@ -63,7 +64,7 @@ enum FetchFailure {
 }
 
 pub struct PublicKeys {
-    prefixes: signature::KeyUrlPrefixes,
+    prefixes: key_url::KeyUrlPrefixes,
     /// When not empty, the only URLs that may be fetched.
     exact: Vec<String>,
     /// Keys from config; OSS's own key is looked up in [`signature::pinned_oss_key_pem`].
@@ -93,10 +94,10 @@ impl PublicKeys {
                 .map_err(|e| format!("callbacks.pinned_keys ({}): {e}", k.url))?;
             pinned.insert(k.url.clone(), Arc::new(key));
         }
-        let prefixes = signature::KeyUrlPrefixes::new(&settings.key_url_prefixes);
+        let prefixes = key_url::KeyUrlPrefixes::new(&settings.key_url_prefixes);
         for u in &settings.exact_key_urls {
             let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, u);
-            signature::allowed_key_url(&b64, &prefixes).map_err(|_| {
+            key_url::allowed_key_url(&b64, &prefixes).map_err(|_| {
                 format!("callbacks.exact_key_urls: '{u}' is not a key URL a callback may name")
             })?;
         }
@@ -137,7 +138,7 @@ impl PublicKeys {
     /// The key named by an `x-oss-pub-key-url` header (base64). The URL is checked against the
     /// allow-list before anything else, pinned keys included.
     pub async fn get(&self, header_b64: &str) -> Result<Arc<VerifyingKey>, KeyError> {
-        let url = signature::allowed_key_url(header_b64, &self.prefixes)?;
+        let url = key_url::allowed_key_url(header_b64, &self.prefixes)?;
         if let Some(k) = self.pinned.get(&url) {
             return Ok(k.clone());
         }

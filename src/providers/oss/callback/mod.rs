@@ -1,8 +1,10 @@
 //! OSS's upload callback, verified: the `x-oss-pub-key-url` checked against the allow-list
-//! and resolved to a key ([`keys`]: pinned, or fetched with bounds), the RSA/MD5 signature
-//! over the raw request target and body ([`signature`]), then the body parsed ([`body`]).
+//! ([`key_url`]) and resolved to a key ([`keys`]: pinned, or fetched with bounds), the
+//! RSA/MD5 signature over the raw request target and body ([`signature`]), then the body
+//! parsed ([`body`]).
 
 pub mod body;
+pub mod key_url;
 pub mod keys;
 pub mod signature;
 
@@ -11,8 +13,9 @@ use crate::metrics::Metrics;
 use crate::providers::{CallbackError, CallbackVerifier, RawCallback, VerifiedCallback};
 use body::BodyError;
 use futures_util::future::BoxFuture;
+use key_url::KeyUrlError;
 use keys::{KeyError, PublicKeys};
-use signature::{KeyUrlError, SignatureError};
+use signature::SignatureError;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
