@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-use crypto_bigint::{Odd, Uint};
+use crypto_bigint::{Odd, U512, U1024, Uint};
 use md5::{Digest, Md5};
 use rsa::traits::PublicKeyParts;
 use rsa_verify::{BoxedUint, Pkcs1v15Sign};
@@ -53,14 +53,18 @@ pub struct VerifyingKey {
     fixed: Option<FixedKey>,
 }
 
+// By the limb count of each size on the target (u64 limbs on 64-bit, u32 on 32-bit).
 enum FixedKey {
-    Bits512(FixedMontyParams<8>),
-    Bits1024(FixedMontyParams<16>),
+    Bits512(FixedMontyParams<{ U512::LIMBS }>),
+    Bits1024(FixedMontyParams<{ U1024::LIMBS }>),
 }
 
 impl FixedKey {
     fn new(n_be: &[u8]) -> Option<FixedKey> {
         fn params<const L: usize>(n_be: &[u8]) -> Option<FixedMontyParams<L>> {
+            if n_be.len() != Uint::<L>::BYTES {
+                return None;
+            }
             let odd = Odd::new(Uint::<L>::from_be_slice(n_be)).into_option()?;
             Some(FixedMontyParams::new_vartime(odd))
         }
@@ -69,8 +73,8 @@ impl FixedKey {
             return None;
         }
         match n_be.len() {
-            64 => params(n_be).map(FixedKey::Bits512),
-            128 => params(n_be).map(FixedKey::Bits1024),
+            U512::BYTES => params(n_be).map(FixedKey::Bits512),
+            U1024::BYTES => params(n_be).map(FixedKey::Bits1024),
             _ => None,
         }
     }
@@ -201,13 +205,13 @@ fn verify_f4(key: &rsa_verify::PublicKey, digest: &[u8], sig: &[u8]) -> bool {
 }
 
 /// [`verify_f4`] for a modulus of exactly `L` limbs (512 or 1024 bits), whose signatures are
-/// exactly `L * 8` bytes.
+/// exactly that many bytes.
 fn verify_f4_fixed<const L: usize>(
     params: &FixedMontyParams<L>,
     digest: &[u8],
     sig: &[u8],
 ) -> bool {
-    if sig.len() != L * 8 {
+    if sig.len() != Uint::<L>::BYTES {
         return false;
     }
     let s = Uint::<L>::from_be_slice(sig);
