@@ -73,7 +73,9 @@ done
 manifests=$(sed -n "${stub}p" "$df" | sed 's/^RUN stub-workspace //; s/[&\\].*//')
 [ -n "$manifests" ] || { echo "Dockerfile: cannot read the stub-workspace arguments" >&2; exit 1; }
 # Offline, for the host's target only: the builds above fetched those crates, while a fresh
-# machine has none of the other targets' (wasm-bindgen and such) in its cache.
+# machine has none of the other targets' (wasm-bindgen and such) in its cache. The image is
+# built on the platform it runs on, so that is the platform checked; an image cross-built
+# for another architecture would need its crates fetched for that target too.
 host=$(rustc -vV | sed -n 's/^host: //p')
 (cd "$dep" && sh "$OLDPWD/deploy/stub-workspace.sh" $manifests &&
   cargo fetch --locked --offline -q --target "$host") ||

@@ -18,12 +18,11 @@ OUT=$(realpath -m "$1"); N=${2:-1000}; ONLY=${3:-.}
 rm -rf "$OUT"; mkdir -p "$OUT"
 K512=$OUT/k512.pem
 CL=scripts/load/keepalive_client.py
-if [ -z "${GW:-}" ]; then
-  # Two builds: with the example in the same one, cargo would unify the dev-dependencies'
-  # features into the gateway, and the binary measured would not be the one deployed.
-  cargo build --release --locked --bin upload-gateway 2>&1 | tail -1
-  cargo build --release --locked --example callback_load_fixture 2>&1 | tail -1
-fi
+# Two builds: with the example in the same one, cargo would unify the dev-dependencies'
+# features into the gateway, and the binary measured would not be the one deployed. The
+# example writes the callbacks whichever gateway is measured.
+[ -n "${GW:-}" ] || cargo build --release --locked --bin upload-gateway 2>&1 | tail -1
+cargo build --release --locked --example callback_load_fixture 2>&1 | tail -1
 [ -n "${OSS_LOCAL:-}" ] || cargo build --release --locked -p oss-local --bin oss-local 2>&1 | tail -1
 WORK=$(mktemp -d)
 cleanup() { for f in "$WORK"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done; sleep 1; rm -rf "$WORK"; }

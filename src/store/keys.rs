@@ -70,6 +70,7 @@ impl Keys {
     }
 
     /// What record keys of `shard` start with (scripts build record keys from ids with it).
+    /// Here and below, `shard` is below [`SHARDS`] (a loop over them, or [`Keys::shard_of`]).
     pub fn record_prefix(&self, shard: usize) -> &str {
         &self.shards[shard].record_prefix
     }
