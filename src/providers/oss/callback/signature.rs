@@ -78,6 +78,13 @@ impl FixedKey {
             _ => None,
         }
     }
+
+    fn verify(&self, digest: &[u8], sig: &[u8]) -> bool {
+        match self {
+            FixedKey::Bits512(p) => verify_f4_fixed(p, digest, sig),
+            FixedKey::Bits1024(p) => verify_f4_fixed(p, digest, sig),
+        }
+    }
 }
 
 /// `DigestInfo` for MD5 (RFC 8017 §9.2, note 1): what precedes the digest in the signed block.
@@ -155,10 +162,7 @@ pub fn verify(
     signed_parts(request_target, body, |part| md5.update(part));
     let digest = md5.finalize();
     let good = if let Some(fixed) = &key.fixed {
-        match fixed {
-            FixedKey::Bits512(p) => verify_f4_fixed(p, &digest, &sig),
-            FixedKey::Bits1024(p) => verify_f4_fixed(p, &digest, &sig),
-        }
+        fixed.verify(&digest, &sig)
     } else if key.f4 {
         verify_f4(&key.key, &digest, &sig)
     } else {
@@ -343,8 +347,7 @@ mod tests {
             ),
         ];
         let fixed = |key: &VerifyingKey, digest: &[u8], sig: &[u8]| match &key.fixed {
-            Some(FixedKey::Bits512(p)) => verify_f4_fixed(p, digest, sig),
-            Some(FixedKey::Bits1024(p)) => verify_f4_fixed(p, digest, sig),
+            Some(f) => f.verify(digest, sig),
             None => panic!("no fixed-size parameters for a {}-bit key", key.bits()),
         };
         for (pem, case, auth) in cases {
