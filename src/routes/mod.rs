@@ -16,84 +16,16 @@ mod notifications;
 mod objects;
 mod quota;
 mod rights;
+mod router;
 mod uploads;
 mod uppy;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
-/// `(method, path)` of every mounted route, in OpenAPI path syntax.
-pub type RouteTable = Vec<(Method, String)>;
-
-/// Collects routes by path, so that several methods on one path share one resource (and an
-/// unlisted method gets 405 instead of falling through).
-#[derive(Default)]
-pub struct Router {
-    resources: Vec<(String, Resource)>,
-    table: RouteTable,
-}
-
-impl Router {
-    pub fn route<F, Args>(&mut self, method: Method, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.table.push((method.clone(), path.to_string()));
-        let idx = match self.resources.iter().position(|(p, _)| p == path) {
-            Some(i) => i,
-            None => {
-                self.resources.push((
-                    path.to_string(),
-                    web::resource(path).default_service(web::to(method_not_allowed)),
-                ));
-                self.resources.len() - 1
-            }
-        };
-        let (p, resource) = self.resources.remove(idx);
-        let resource = resource.route(web::method(method).to(handler));
-        self.resources.insert(idx, (p, resource));
-        self
-    }
-
-    pub fn get<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::GET, path, handler)
-    }
-
-    pub fn post<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::POST, path, handler)
-    }
-
-    pub fn delete<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(Method::DELETE, path, handler)
-    }
-
-    pub fn table(&self) -> &RouteTable {
-        &self.table
-    }
-
-    pub fn into_services(self) -> Vec<Resource> {
-        self.resources.into_iter().map(|(_, r)| r).collect()
-    }
-}
+pub use router::{RouteTable, Router};
 
 /// Builds the route set of the API listener.
 pub fn router(state: &AppState) -> Router {

@@ -114,3 +114,47 @@ async fn cors_lets_configured_tracing_headers_through_and_refuses_in_json() {
         assert_eq!((status, code.as_str()), (400, "cors-refused"), "{message}");
     }
 }
+
+/// The `/s3` and `/demo` routes are mounted in scopes and `/v1` flat (`routes/router.rs`):
+/// every one of them answers unknown paths, wrong methods and metrics the same way.
+#[tokio::test]
+async fn scoped_and_flat_routes_answer_404_405_and_metrics_alike() {
+    let app = spawn_app().await;
+    let id = "0123456789abcdef0123456789abcdef";
+    for path in ["/s3/nope", "/v1/nope", "/s3", "/s3/multipart/a/b/c"] {
+        let r = app.request(Method::GET, path).send().await.unwrap();
+        assert_eq!(error_code(r).await.0, 404, "{path}");
+    }
+    for (path, allow) in [
+        (format!("/s3/multipart/{id}"), "GET, DELETE"),
+        (format!("/v1/uploads/{id}"), "GET, DELETE"),
+        ("/s3/params".to_string(), "GET"),
+    ] {
+        let r = app.request(Method::PUT, &path).send().await.unwrap();
+        assert_eq!(r.headers()["allow"], allow, "{path}");
+        let (status, code, _) = error_code(r).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (405, "method-not-allowed"),
+            "{path}"
+        );
+    }
+    let r = app
+        .as_user("erin", Method::GET, &format!("/s3/multipart/{id}/3?key=k"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await.1, "not-found");
+    let text = app.metrics_text().await;
+    for route in [
+        "/s3/multipart/{uploadId}/{partNumber}",
+        "/s3/multipart/{uploadId}",
+        "/v1/uploads/{id}",
+    ] {
+        assert!(
+            text.contains(&format!("route=\"{route}\"")),
+            "{route}: {text}"
+        );
+    }
+    assert!(!text.contains(id), "{text}");
+}
