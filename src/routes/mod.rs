@@ -1,5 +1,6 @@
-//! Every URL the gateway serves is mounted here, in [`mount`], and nowhere else. The mount
-//! also records the table of routes, which a test holds against `openapi/openapi.yaml`.
+//! Every URL the gateway serves is listed here, in [`router`], and nowhere else; `router.rs`
+//! mounts the list and records the table of routes, which a test holds against
+//! `openapi/openapi.yaml`.
 
 mod app_server;
 mod aws_sdk;
