@@ -24,7 +24,7 @@ mod uppy;
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 
 pub use router::{RouteTable, Router};
 
@@ -133,27 +133,6 @@ pub fn metrics_router() -> Router {
     let mut r = Router::default();
     r.get("/metrics", meta::metrics);
     r
-}
-
-/// 405 with `Allow`: the methods the route table holds for the matched path.
-async fn method_not_allowed(
-    req: HttpRequest,
-    table: Option<web::Data<RouteTable>>,
-) -> Result<HttpResponse, ApiError> {
-    let pattern = req.match_pattern().unwrap_or_default();
-    let allow = table
-        .map(|t| {
-            t.iter()
-                .filter(|(_, p)| *p == pattern)
-                .map(|(m, _)| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
-    Err(ApiError::MethodNotAllowed {
-        method: req.method().to_string(),
-        allow,
-    })
 }
 
 pub async fn route_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

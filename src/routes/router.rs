@@ -1,15 +1,18 @@
 //! The route set as it is mounted: one resource per path (all its methods); the resources
-//! that share a literal first segment (`/s3`, `/demo`) inside one scope, but for the largest
-//! such group (`/v1`), which is mounted flat after the scopes.
+//! that share a literal first segment (`/s3`) inside one scope, but for the largest such
+//! group (`/v1`), which is mounted flat after the scopes, and for a segment that is a path
+//! by itself (`/demo`, when the demo is on), whose paths stay flat too.
 //!
 //! actix tries resources in order and matches each dynamic path with a regex, twice per
 //! request (the request-context middleware asks for the pattern before routing). All flat,
 //! a request for the last Uppy route ran the regex of every `/v1/...{id}` route first;
 //! behind a scope each other prefix costs it one string compare.
 
-use super::method_not_allowed;
+use crate::error::ApiError;
 use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, Resource, Responder, Route, Scope, web};
+use actix_web::{
+    FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, Route, Scope, web,
+};
 
 /// `(method, path)` of every mounted route, in OpenAPI path syntax.
 pub type RouteTable = Vec<(Method, String)>;
@@ -91,6 +94,27 @@ impl Router {
     }
 }
 
+/// 405 with `Allow`: the methods the route table holds for the matched path.
+async fn method_not_allowed(
+    req: HttpRequest,
+    table: Option<web::Data<RouteTable>>,
+) -> Result<HttpResponse, ApiError> {
+    let pattern = req.match_pattern().unwrap_or_default();
+    let allow = table
+        .map(|t| {
+            t.iter()
+                .filter(|(_, p)| *p == pattern)
+                .map(|(m, _)| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Err(ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+        allow,
+    })
+}
+
 fn resource(path: &str, routes: Vec<Route>) -> Resource {
     routes.into_iter().fold(
         web::resource(path).default_service(web::to(method_not_allowed)),
@@ -166,10 +190,9 @@ fn plan<'a>(paths: &[&'a str]) -> Vec<Mount<'a>> {
             _ => out.push(Mount::Scope(seg, vec![i])),
         }
     }
-    // One path under a prefix gains nothing from a scope. The largest group goes last and
-    // flat: a scope costs each of its requests a second recognise and a boxed future (about
-    // 1,500 instructions, callgrind), more than the few prefix compares that the other
-    // scopes, mounted before it, add to its requests.
+    // The largest group goes last and flat: a scope costs each of its requests a second
+    // recognise and a boxed future (about 1,500 instructions, callgrind), more than the few
+    // prefix compares that the other scopes, mounted before it, add to its requests.
     let largest = out
         .iter()
         .enumerate()
@@ -186,6 +209,7 @@ fn plan<'a>(paths: &[&'a str]) -> Vec<Mount<'a>> {
             Mount::Scope(_, members) if Some(n) == largest => {
                 last.extend(members.into_iter().map(Mount::Flat))
             }
+            // One path under a prefix gains nothing from a scope.
             Mount::Scope(_, members) if members.len() == 1 => mounts.push(Mount::Flat(members[0])),
             m => mounts.push(m),
         }
@@ -252,8 +276,27 @@ mod tests {
                 Mount::Flat(4),
             ]
         );
-        let odd = ["/v1/a", "/v1/b", "/v1.x/c", "", "/"];
-        assert_eq!(plan(&odd).len(), 5);
-        assert!(plan(&odd).iter().all(|m| matches!(m, Mount::Flat(_))));
+        for odd in [
+            &["/v1/a", "/v1/b", ""][..],
+            &["/v1/a", "/v1/b", "/"][..],
+            &["/v1/a", "/v1/b", "//x/y"][..],
+            &["/v1/a", "/v1/b", "/%76%31/c"][..],
+        ] {
+            assert!(
+                plan(odd).iter().all(|m| matches!(m, Mount::Flat(_))),
+                "{odd:?}"
+            );
+        }
+        // A segment that only starts like another is a group of its own.
+        let near = ["/v1/a", "/v1.x/b", "/v1.x/c", "/v1/d", "/v1/e"];
+        assert_eq!(
+            plan(&near),
+            vec![
+                Mount::Scope("/v1.x", vec![1, 2]),
+                Mount::Flat(0),
+                Mount::Flat(3),
+                Mount::Flat(4),
+            ]
+        );
     }
 }

@@ -115,7 +115,7 @@ async fn cors_lets_configured_tracing_headers_through_and_refuses_in_json() {
     }
 }
 
-/// The `/s3` and `/demo` routes are mounted in scopes and `/v1` flat (`routes/router.rs`):
+/// The `/s3` routes are mounted in a scope and `/v1` flat (`routes/router.rs`):
 /// every one of them answers unknown paths, wrong methods and metrics the same way.
 #[tokio::test]
 async fn scoped_and_flat_routes_answer_404_405_and_metrics_alike() {
@@ -157,4 +157,10 @@ async fn scoped_and_flat_routes_answer_404_405_and_metrics_alike() {
         );
     }
     assert!(!text.contains(id), "{text}");
+    // A path under the scope's prefix that no route takes is counted as unmatched.
+    assert!(
+        text.contains(r#"method="GET",route="unmatched",status="404""#),
+        "{text}"
+    );
+    assert!(!text.contains(r#"route="/s3""#), "{text}");
 }
