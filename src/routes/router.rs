@@ -166,7 +166,7 @@ fn plan<'a>(paths: &[&'a str]) -> Vec<Mount<'a>> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     };
-    let segs: Vec<Option<(&str, bool)>> = paths.iter().map(|p| first(p)).collect();
+    let segs: Vec<Option<(&'a str, bool)>> = paths.iter().map(|p| first(p)).collect();
     if segs
         .iter()
         .any(|s| !matches!(s, Some((seg, _)) if literal(seg)))
@@ -181,7 +181,6 @@ fn plan<'a>(paths: &[&'a str]) -> Vec<Mount<'a>> {
             out.push(Mount::Flat(i));
             continue;
         }
-        let seg: &'a str = &paths[i][..seg.len()];
         match out
             .iter_mut()
             .find(|m| matches!(m, Mount::Scope(p, _) if *p == seg))
